@@ -1,0 +1,40 @@
+"""Resolve user-given inputs (paths, directories, globs, fsspec URLs) into a sorted list of files."""
+
+from __future__ import annotations
+
+import fsspec
+from fsspec.core import url_to_fs
+
+
+class InputError(ValueError):
+    """An input path or pattern that matches nothing: raised before any work starts."""
+
+
+def expand_inputs(inputs: list[str] | tuple[str, ...], suffixes: tuple[str, ...] = ()) -> list[str]:
+    """Every file named by `inputs`, as fsspec URLs or local paths, sorted and de-duplicated.
+
+    A directory contributes the files below it whose names end with one of `suffixes`
+    (all files when `suffixes` is empty); a glob contributes its matches; a missing path fails.
+    """
+    files: set[str] = set()
+    for item in inputs:
+        fs, path = url_to_fs(item)
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        prefix = "" if protocol in ("file", "local") else f"{protocol}://"
+        if any(ch in path for ch in "*?["):
+            matches = [m for m in fs.glob(path) if fs.isfile(m)]
+        elif fs.isdir(path):
+            matches = [m for m in fs.find(path) if not suffixes or m.endswith(suffixes)]
+        elif fs.isfile(path):
+            matches = [path]
+        else:
+            raise InputError(f"input not found: {item}")
+        if not matches:
+            raise InputError(f"input matches no files: {item}")
+        files.update(prefix + m for m in matches)
+    return sorted(files)
+
+
+def open_input(path: str, mode: str = "rb"):
+    """Open an input file, decompressing by its suffix (.gz, .bz2, .zst, ...)."""
+    return fsspec.open(path, mode, compression="infer").open()

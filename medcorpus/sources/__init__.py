@@ -1,0 +1,27 @@
+"""Source readers, one per source, looked up by the name used on the CLI and in configs."""
+
+from __future__ import annotations
+
+import importlib
+
+from medcorpus.sources.base import SourceReader
+
+# name -> "module:Class"; imported lazily so one source's heavy dependency never slows another.
+READERS = {
+    "pubmed": "medcorpus.sources.pubmed:PubMedReader",
+    "pmc": "medcorpus.sources.pmc:PMCReader",
+    "guidelines": "medcorpus.sources.guidelines:GuidelineReader",
+    "mimic": "medcorpus.sources.mimic:MimicReader",
+    "general": "medcorpus.sources.general:GeneralReader",
+}
+
+
+def reader_class(name: str) -> type[SourceReader]:
+    """The reader class registered under `name`."""
+    if name not in READERS:
+        raise KeyError(f"unknown source type {name!r}; known: {', '.join(READERS)}")
+    module, _, cls = READERS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+__all__ = ["READERS", "SourceReader", "reader_class"]
