@@ -24,40 +24,51 @@ def _parquet_schema():
     return pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string())])
 
 
-def _row(writer: DiskWriter, document: Document) -> dict:
-    return {
-        "id": document.id,
-        "text": document.text,
-        "metadata": json.dumps(document.metadata, sort_keys=True, ensure_ascii=False, default=str),
-    }
+class _Rows:
+    """Turns a Document into the row written to disk; `reason` fills in a missing exclusion reason."""
+
+    def __init__(self, as_json: bool, reason: str | None = None):
+        self.as_json = as_json
+        self.reason = reason
+
+    def __call__(self, writer: DiskWriter, document: Document) -> dict:
+        metadata = document.metadata
+        if self.reason and "filter_reason" not in metadata:
+            metadata = metadata | {"filter_reason": self.reason}
+        if self.as_json:
+            metadata = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str)
+        return {"id": document.id, "text": document.text, "metadata": metadata}
 
 
-def _jsonl_row(writer: DiskWriter, document: Document) -> dict:
-    return {"id": document.id, "text": document.text, "metadata": document.metadata}
+def make_writer(
+    folder: str, fmt: str = "parquet", filename: str = "${source}/${rank}", reason: str | None = None
+) -> DiskWriter:
+    """A datatrove writer for an intermediate folder.
 
-
-def make_writer(folder: str, fmt: str = "parquet", filename: str = "${rank}") -> DiskWriter:
-    """A datatrove writer for an intermediate folder; `filename` may use ${rank} and metadata tags."""
+    Documents go to `<folder>/<source>/<rank>.<suffix>` by default (`filename` may use ${rank}
+    and metadata tags); `reason` is recorded as `filter_reason` where a step gave none.
+    """
     if fmt == "parquet":
         return ParquetWriter(
             folder,
             output_filename=filename + SUFFIX[fmt],
             compression="zstd",
-            adapter=_row,
+            adapter=_Rows(True, reason),
             schema=_parquet_schema(),
             max_file_size=-1,
         )
     if fmt == "jsonl":
-        return JsonlWriter(folder, output_filename=filename + ".jsonl", compression="gzip", adapter=_jsonl_row)
+        adapter = _Rows(False, reason)
+        return JsonlWriter(folder, output_filename=filename + ".jsonl", compression="gzip", adapter=adapter)
     raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
 
 
 def make_reader(folder: str, fmt: str = "parquet", **kwargs) -> BaseDiskReader:
-    """A datatrove reader for an intermediate folder written by `make_writer` (all files below it)."""
+    """A datatrove reader of the documents in an intermediate folder (`<folder>/<source>/<file>`)."""
     if fmt == "parquet":
-        reader: BaseDiskReader = ParquetReader(folder, glob_pattern="**/*.parquet", **kwargs)
+        reader: BaseDiskReader = ParquetReader(folder, glob_pattern="*/*.parquet", **kwargs)
     elif fmt == "jsonl":
-        reader = JsonlReader(folder, glob_pattern="**/*.jsonl.gz", compression="gzip", **kwargs)
+        reader = JsonlReader(folder, glob_pattern="*/*.jsonl.gz", compression="gzip", **kwargs)
     else:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     reader.add_file_path = False  # local paths in metadata would make outputs depend on where a run lives
@@ -69,8 +80,8 @@ def detect_format(folder: str) -> str:
     from pathlib import Path
 
     root = Path(folder)
-    if any(root.rglob("*.parquet")):
+    if any(root.glob("*/*.parquet")):
         return "parquet"
-    if any(root.rglob("*.jsonl.gz")):
+    if any(root.glob("*/*.jsonl.gz")):
         return "jsonl"
     raise FileNotFoundError(f"no .parquet or .jsonl.gz files under {folder}")

@@ -1,0 +1,190 @@
+"""The run configuration: one YAML file, validated in full before anything runs."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medcorpus.documents import CATEGORIES
+from medcorpus.inputs import InputError, expand_inputs
+from medcorpus.sources import READERS, reader_class
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the key and what is wrong."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(Strict):
+    type: Literal["pubmed", "pmc", "guidelines", "mimic", "general"]
+    inputs: list[str] = Field(min_length=1)
+    options: dict[str, Any] = {}
+
+
+class CleanConfig(Strict):
+    remove_urls: bool = False
+    remove_emails: bool = False
+    strip_html: bool = True
+
+
+class LangConfig(Strict):
+    languages: list[str] = ["en"]
+    min_score: float = Field(0.65, ge=0, le=1)
+    min_letters: int = Field(40, ge=0)
+    keep_undetermined: bool = True
+    max_chars: int = Field(4000, gt=0)
+
+
+class QualityConfig(Strict):
+    profiles: dict[str, dict[str, float | int | None]] = {}
+
+
+class DedupConfig(Strict):
+    priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
+
+
+class DeidConfig(Strict):
+    categories: list[str] = ["clinical"]
+    scrub_residual: bool = True
+
+
+class DecontamConfig(Strict):
+    benchmarks: list[str] = Field(min_length=1)
+    n: int = Field(13, ge=5)
+    min_matches: int = Field(1, ge=1)
+
+
+class CurationConfig(Strict):
+    """Each step runs when present (null disables it); steps run in the order of STEP_ORDER."""
+
+    clean: CleanConfig | None = CleanConfig()
+    lang: LangConfig | None = LangConfig()
+    quality: QualityConfig | None = None
+    dedup: DedupConfig | None = DedupConfig()
+    deid: DeidConfig | None = DeidConfig()
+    decontam: DecontamConfig | None = None
+
+
+STEP_ORDER = ("clean", "lang", "quality", "dedup", "deid", "decontam")
+
+
+class MixConfig(Strict):
+    ratios: dict[str, float]
+    total_tokens: int | None = Field(None, gt=0)
+    source_weights: dict[str, float] = {}
+    max_epochs: float = Field(4.0, gt=0)
+    max_epochs_per_source: dict[str, float] = {}
+    shard_tokens: int = Field(1 << 30, gt=0)
+
+    @field_validator("ratios")
+    @classmethod
+    def _categories(cls, ratios: dict[str, float]) -> dict[str, float]:
+        unknown = set(ratios) - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown categories {sorted(unknown)}; use {list(CATEGORIES)}")
+        if not ratios or any(value <= 0 for value in ratios.values()):
+            raise ValueError("ratios must be positive numbers, e.g. {biomedical: 15, clinical: 1, general: 4}")
+        return ratios
+
+
+class TokenizerConfig(Strict):
+    name: str = "mistral-7b-v0.1"
+    add_bos: bool = True
+    add_eos: bool = True
+
+
+class SlurmConfig(Strict):
+    partition: str = "cpu"
+    time: str = "12:00:00"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+    venv_path: str | None = None
+    sbatch_args: dict[str, str] = {}
+
+
+class RunConfig(Strict):
+    output: str
+    seed: int = 1234
+    format: Literal["parquet", "jsonl"] = "parquet"
+    workers: int = Field(1, ge=1)
+    tasks: int | None = Field(None, ge=1)
+    count_stage_tokens: bool = True
+    sources: dict[str, SourceConfig] = Field(min_length=1)
+    curation: CurationConfig = CurationConfig()
+    mix: MixConfig
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    slurm: SlurmConfig = SlurmConfig()
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def check_reader_options(name: str, source: SourceConfig) -> None:
+    """Fail when a source's options are not parameters of its reader."""
+    accepted = set(inspect.signature(reader_class(source.type).__init__).parameters) - {"self", "inputs"}
+    for key in source.options:
+        if key not in accepted:
+            raise ConfigError(f"sources.{name}.options.{key}: not an option of the {source.type} reader "
+                              f"(accepted: {', '.join(sorted(accepted - {'exclusion_writer'}))})")
+
+
+def resolve_paths(raw: dict, base: Path) -> dict:
+    """Make relative input, benchmark and output paths relative to the config file's folder."""
+    def fix(path: str) -> str:
+        return path if "://" in path or Path(path).is_absolute() else str(base / path)
+
+    for source in (raw.get("sources") or {}).values():
+        if isinstance(source, dict) and isinstance(source.get("inputs"), list):
+            source["inputs"] = [fix(str(item)) for item in source["inputs"]]
+    decontam = (raw.get("curation") or {}).get("decontam")
+    if isinstance(decontam, dict) and isinstance(decontam.get("benchmarks"), list):
+        decontam["benchmarks"] = [fix(str(item)) for item in decontam["benchmarks"]]
+    if isinstance(raw.get("output"), str):
+        raw["output"] = fix(raw["output"])
+    return raw
+
+
+def validate(raw: dict) -> RunConfig:
+    """A RunConfig from a dict, or ConfigError naming the first bad key; inputs must exist."""
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(f"{_location(first['loc']) or '(top level)'}: {first['msg']}") from None
+    for name, source in config.sources.items():
+        check_reader_options(name, source)
+        try:
+            expand_inputs(source.inputs, reader_class(source.type).suffixes)
+        except InputError as error:
+            raise ConfigError(f"sources.{name}.inputs: {error}") from None
+    if config.curation.decontam:
+        try:
+            expand_inputs(config.curation.decontam.benchmarks)
+        except InputError as error:
+            raise ConfigError(f"curation.decontam.benchmarks: {error}") from None
+    return config
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run config; relative paths are relative to the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
+    return validate(resolve_paths(raw, path.resolve().parent))
+
+
+__all__ = ["READERS", "STEP_ORDER", "ConfigError", "RunConfig", "load_config", "validate"]

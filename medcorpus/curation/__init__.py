@@ -1,0 +1,1 @@
+"""Curation steps: cleaning, language, quality, deduplication, de-identification, decontamination."""

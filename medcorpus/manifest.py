@@ -1,0 +1,162 @@
+"""The run manifest: what went in, what each stage did, what came out, and how to check it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+import medcorpus
+from medcorpus.stats import read_counts, read_exclusions
+
+MANIFEST = "manifest.json"
+PACKAGES = ("datatrove", "pyarrow", "numpy", "ftfy", "langdetect", "trafilatura", "pymupdf", "scrubadub",
+            "sentencepiece", "tokenizers", "mistral_common", "lxml", "torch", "ray")
+SKIPPED_DIRS = {"logs", "work"}
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the medcorpus checkout in use, when it is one."""
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(medcorpus.__file__).parent,
+                                capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape a corpus."""
+    found = {"python": platform.python_version(), "medcorpus": medcorpus.__version__}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def describe_files(paths: list[str]) -> list[dict]:
+    """Path, size and sha256 of local input files (remote URLs are listed by name only)."""
+    out = []
+    for path in paths:
+        if "://" in path and not path.startswith("file://"):
+            out.append({"path": path})
+            continue
+        local = Path(path.removeprefix("file://"))
+        out.append({"path": str(local), "size": local.stat().st_size, "sha256": sha256_file(local)})
+    return out
+
+
+def output_files(root: Path, folders: list[Path]) -> list[dict]:
+    """Every file written under `folders` (logs and scratch work excluded), relative to `root`."""
+    files = []
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            parts = path.relative_to(folder).parts
+            if parts[0] in SKIPPED_DIRS or path.name == MANIFEST:
+                continue
+            entry = {"path": str(path.relative_to(root)), "size": path.stat().st_size, "sha256": sha256_file(path)}
+            if path.suffix == ".bin":
+                from medcorpus.tokenize.shards import ShardReader
+
+                entry["tokens"] = ShardReader(str(path.with_suffix(""))).total_tokens
+            files.append(entry)
+    return files
+
+
+def stage_summary(name: str, folder: Path, previous: dict | None) -> dict:
+    """Documents, characters and tokens in and out of one stage, and its removals by reason."""
+    out = read_counts(folder / "stats")
+    removed = read_exclusions(folder / "excluded")
+    summary = {"name": name, "output": str(folder), "out": out, "removed": removed}
+    if previous is not None:
+        summary["in"] = previous
+    return summary
+
+
+class ManifestWriter(PipelineStep):
+    """Writes `manifest.json` in `root` once every stage has run (a single task)."""
+
+    type = "🧾 - MANIFEST"
+    name = "manifest"
+
+    def __init__(self, root: str, config: dict, seeds: dict, inputs: list[str], stages: list[tuple[str, str, str]],
+                 tokenizer: dict | None = None, started: float | None = None):
+        super().__init__()
+        self.root = root
+        self.config = config
+        self.seeds = seeds
+        self.inputs = inputs
+        self.stages = stages  # (name, output folder, kind)
+        self.tokenizer = tokenizer
+        self.started = started or time.time()
+
+    def build(self) -> dict:
+        """The manifest as a dict."""
+        root = Path(self.root)
+        summaries, previous, mix = [], None, None
+        for name, folder, kind in self.stages:
+            path = Path(folder)
+            if kind == "documents":
+                summary = stage_summary(name, path, previous)
+                previous = summary["out"]
+            else:
+                summary = {"name": name, "output": str(path)}
+                report = path / "mix_report.json"
+                if report.exists():
+                    mix = json.loads(report.read_text())
+            summaries.append(summary)
+        return {
+            "medcorpus_version": medcorpus.__version__,
+            "git_commit": git_commit(),
+            "versions": versions(),
+            "config": self.config,
+            "seeds": self.seeds,
+            "inputs": describe_files(self.inputs),
+            "stages": summaries,
+            "mix": mix,
+            "tokenizer": self.tokenizer,
+            "outputs": output_files(root, [Path(folder) for _, folder, _ in self.stages]),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if rank == 0:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+            (Path(self.root) / MANIFEST).write_text(json.dumps(self.build(), indent=1, sort_keys=True))
+        yield from ()
+
+
+def verify(manifest_path: str | Path) -> list[str]:
+    """Problems found re-hashing every output a manifest lists (empty when all match)."""
+    path = Path(manifest_path)
+    manifest = json.loads(path.read_text())
+    root = path.parent
+    problems = []
+    for entry in manifest.get("outputs", []):
+        target = root / entry["path"]
+        if not target.is_file():
+            problems.append(f"missing: {entry['path']}")
+        elif target.stat().st_size != entry["size"]:
+            problems.append(f"size differs: {entry['path']} ({target.stat().st_size} != {entry['size']})")
+        elif sha256_file(target) != entry["sha256"]:
+            problems.append(f"sha256 differs: {entry['path']}")
+    return problems

@@ -1,0 +1,106 @@
+"""Planning a mix: how many tokens of each source reach the ratios, and which documents supply them."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class InfeasibleMix(ValueError):
+    """The ratios and budget need more of a source than its epoch cap allows."""
+
+
+@dataclass
+class SourceStock:
+    """The documents one source offers: their ids (sorted), token lengths and where they live."""
+
+    source: str
+    category: str
+    ids: list[str] = field(default_factory=list)
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    locations: list[tuple[int, int]] = field(default_factory=list)  # (input shard, document index)
+
+    @property
+    def tokens(self) -> int:
+        return int(self.lengths.sum())
+
+
+@dataclass
+class MixPlan:
+    """Target tokens per category and source, and the budget they add up to."""
+
+    budget: float
+    category_targets: dict[str, float]
+    source_targets: dict[str, float]
+
+
+def plan_mix(
+    stocks: dict[str, SourceStock],
+    ratios: dict[str, float],
+    total_tokens: int | None = None,
+    source_weights: dict[str, float] | None = None,
+    max_epochs: float = 4.0,
+    max_epochs_per_source: dict[str, float] | None = None,
+) -> MixPlan:
+    """Targets that meet `ratios` over categories; within a category, `source_weights` or natural shares.
+
+    Without `total_tokens` the budget is the largest the scarcest category allows in one epoch.
+    Raises InfeasibleMix naming the source, and by how much, when a cap would be exceeded.
+    """
+    weights = source_weights or {}
+    caps = max_epochs_per_source or {}
+    unknown = set(weights) - set(stocks)
+    if unknown:
+        raise InfeasibleMix(f"mix.source_weights names sources with no documents: {sorted(unknown)}")
+    share = {category: value / sum(ratios.values()) for category, value in ratios.items()}
+    available = {category: sum(s.tokens for s in stocks.values() if s.category == category) for category in share}
+    empty = [category for category, tokens in available.items() if tokens == 0]
+    if empty:
+        raise InfeasibleMix(f"mix.ratios asks for categories with no documents: {empty}")
+    budget = float(total_tokens) if total_tokens else min(available[c] / share[c] for c in share)
+    category_targets = {category: budget * share[category] for category in share}
+    source_targets: dict[str, float] = {}
+    for category, target in category_targets.items():
+        members = sorted(name for name, s in stocks.items() if s.category == category)
+        given = {name: weights[name] for name in members if name in weights}
+        if given and len(given) != len(members):
+            raise InfeasibleMix(f"mix.source_weights: give a weight to every {category} source or none: {members}")
+        natural = {name: float(stocks[name].tokens) for name in members}
+        parts = given or natural
+        for name in members:
+            source_targets[name] = target * parts[name] / sum(parts.values())
+    for name, target in source_targets.items():
+        cap = caps.get(name, max_epochs)
+        epochs = target / stocks[name].tokens if stocks[name].tokens else math.inf
+        if epochs > cap + 1e-9:
+            limit = budget * cap / epochs
+            raise InfeasibleMix(
+                f"source {name!r} would need {epochs:.2f} epochs of its {stocks[name].tokens} tokens, over its cap "
+                f"of {cap}; lower mix.total_tokens to at most {int(limit)} or raise the cap"
+            )
+    return MixPlan(budget, category_targets, source_targets)
+
+
+def source_rng(seed: int, source: str) -> np.random.Generator:
+    """A generator that depends only on the master seed and the source's name."""
+    return np.random.default_rng([seed, zlib.crc32(source.encode())])
+
+
+def select_documents(stock: SourceStock, target: float, seed: int) -> np.ndarray:
+    """Indices into `stock` (repeats allowed) whose tokens add up as close as possible to `target`.
+
+    Whole epochs first, then a seeded random subset of whole documents for the fraction.
+    """
+    if stock.tokens == 0 or target <= 0:
+        return np.zeros(0, dtype=np.int64)
+    epochs = int(target // stock.tokens)
+    remainder = target - epochs * stock.tokens
+    order = source_rng(seed, stock.source).permutation(len(stock.ids))
+    cumulative = np.cumsum(stock.lengths[order])
+    below = int(np.searchsorted(cumulative, remainder))  # documents whose sum stays under the remainder
+    under = cumulative[below - 1] if below else 0
+    take = below + 1 if below < len(order) and cumulative[below] - remainder < remainder - under else below
+    return np.concatenate([np.tile(np.arange(len(stock.ids)), epochs), order[:take]]).astype(np.int64)

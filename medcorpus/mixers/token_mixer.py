@@ -1,0 +1,140 @@
+"""The mixing step: tokenized sources in, shards at exact token ratios out, with a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from medcorpus.mixers.plan import SourceStock, plan_mix, select_documents, source_rng
+from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
+
+REPORT = "mix_report.json"
+
+
+def load_stocks(folders: list[str]) -> tuple[list[ShardReader], dict[str, SourceStock]]:
+    """Every tokenized document under `folders`, grouped by source and sorted by id.
+
+    Sorting by id makes the stock independent of how many tasks wrote the input shards.
+    """
+    readers = [ShardReader(prefix) for folder in folders for prefix in list_shards(folder)]
+    rows: dict[str, list[tuple[str, int, int, int]]] = {}
+    categories: dict[str, str] = {}
+    for r, reader in enumerate(readers):
+        for i, (doc_id, source, category) in enumerate(zip(reader.doc_ids, reader.sources, reader.categories)):
+            rows.setdefault(source, []).append((doc_id, r, i, int(reader.lengths[i])))
+            categories[source] = category
+    stocks = {}
+    for source, items in sorted(rows.items()):
+        items.sort(key=lambda item: item[0])
+        stocks[source] = SourceStock(
+            source=source,
+            category=categories[source],
+            ids=[item[0] for item in items],
+            lengths=np.array([item[3] for item in items], dtype=np.int64),
+            locations=[(item[1], item[2]) for item in items],
+        )
+    return readers, stocks
+
+
+class TokenMixer(PipelineStep):
+    """Selects whole documents per source to meet token ratios and writes Megatron shards.
+
+    Runs as a single task. Selection and order depend only on the inputs, the mix settings
+    and `seed`: never on the number of workers that produced the inputs.
+    """
+
+    type = "🥣 - MIXER"
+    name = "token-ratio mixer"
+
+    def __init__(self, inputs: list[str], output_folder: str, mix: dict, seed: int, vocab_size: int):
+        super().__init__()
+        self.inputs = inputs
+        self.output_folder = output_folder
+        self.mix = mix
+        self.seed = seed
+        self.vocab_size = vocab_size
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if rank != 0:
+            return
+        readers, stocks = load_stocks(self.inputs)
+        plan = plan_mix(
+            stocks,
+            self.mix["ratios"],
+            self.mix.get("total_tokens"),
+            self.mix.get("source_weights"),
+            self.mix.get("max_epochs", 4.0),
+            self.mix.get("max_epochs_per_source"),
+        )
+        picks = []
+        for name, target in plan.source_targets.items():
+            chosen = select_documents(stocks[name], target, self.seed)
+            picks.extend((name, int(index)) for index in chosen)
+        order = source_rng(self.seed, "__mix_order__").permutation(len(picks))
+        shards = self._write([picks[i] for i in order], readers, stocks)
+        self._report(plan, stocks, picks, shards)
+        yield from ()
+
+    def _write(self, picks: list[tuple[str, int]], readers: list[ShardReader], stocks: dict) -> list[dict]:
+        out = Path(self.output_folder)
+        out.mkdir(parents=True, exist_ok=True)
+        limit, shards, writer, writer_tokens = int(self.mix.get("shard_tokens", 1 << 30)), [], None, 0
+        for name, index in picks:
+            stock = stocks[name]
+            reader_index, doc_index = stock.locations[index]
+            tokens = readers[reader_index].tokens(doc_index)
+            if writer is None or (writer_tokens and writer_tokens + len(tokens) > limit):
+                if writer is not None:
+                    shards.append(writer.close())
+                writer, writer_tokens = ShardWriter(str(out / f"mix_{len(shards):05d}"), self.vocab_size), 0
+            writer.add(tokens, stock.ids[index], name, stock.category)
+            writer_tokens += len(tokens)
+            self.stat_update("tokens", value=len(tokens))
+        if writer is not None:
+            shards.append(writer.close())
+        return shards
+
+    def _report(self, plan, stocks: dict, picks: list[tuple[str, int]], shards: list[dict]) -> None:
+        achieved: dict[str, int] = {}
+        documents: dict[str, int] = {}
+        for name, index in picks:
+            achieved[name] = achieved.get(name, 0) + int(stocks[name].lengths[index])
+            documents[name] = documents.get(name, 0) + 1
+        total = sum(achieved.values()) or 1
+        categories = {}
+        for category, target in plan.category_targets.items():
+            got = sum(v for k, v in achieved.items() if stocks[k].category == category)
+            categories[category] = {
+                "target_tokens": round(target),
+                "achieved_tokens": got,
+                "target_share": round(target / plan.budget, 6),
+                "achieved_share": round(got / total, 6),
+            }
+        sources = {
+            name: {
+                "category": stocks[name].category,
+                "available_tokens": stocks[name].tokens,
+                "available_documents": len(stocks[name].ids),
+                "target_tokens": round(target),
+                "achieved_tokens": achieved.get(name, 0),
+                "selected_documents": documents.get(name, 0),
+                "epochs": round(achieved.get(name, 0) / stocks[name].tokens, 6) if stocks[name].tokens else 0.0,
+            }
+            for name, target in plan.source_targets.items()
+        }
+        unused = sorted(set(stocks) - set(plan.source_targets))
+        report = {
+            "seed": self.seed,
+            "ratios": self.mix["ratios"],
+            "budget_tokens": round(plan.budget),
+            "total_tokens": sum(achieved.values()),
+            "categories": categories,
+            "sources": sources,
+            "unused_sources": unused,
+            "shards": shards,
+        }
+        (Path(self.output_folder) / REPORT).write_text(json.dumps(report, indent=1, sort_keys=True))

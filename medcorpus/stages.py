@@ -1,0 +1,118 @@
+"""Building stages: the same datatrove steps serve the per-stage CLI commands and config runs.
+
+A stage writes its documents to `<out>/<source>/<file>`, what it removed to `<out>/excluded/`,
+its counts to `<out>/stats/` and datatrove's logs to `<out>/logs/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datatrove.pipeline.base import PipelineStep
+
+from medcorpus.config import CurationConfig, SourceConfig, TokenizerConfig
+from medcorpus.curation.clean import TextCleaner
+from medcorpus.curation.decontam import Decontaminator
+from medcorpus.curation.dedup import exact_dedup_steps
+from medcorpus.curation.language import LanguageFilter
+from medcorpus.curation.quality import QualityFilter
+from medcorpus.io import make_reader, make_writer
+from medcorpus.sources import reader_class
+from medcorpus.stats import StageCounter
+
+
+@dataclass
+class Stage:
+    """A named stage: datatrove pipelines run one after another, each as (steps, tasks)."""
+
+    name: str
+    output: str
+    pipelines: list[tuple[list[PipelineStep], int]] = field(default_factory=list)
+    kind: str = "documents"  # "documents", "shards" or "manifest"
+
+
+def _counter(out: str, tokenizer: TokenizerConfig | None, sub: str = "") -> StageCounter:
+    stats = str(Path(out) / "stats" / sub) if sub else str(Path(out) / "stats")
+    if tokenizer is None:
+        return StageCounter(stats)
+    return StageCounter(stats, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos)
+
+
+def source_stage(
+    sources: dict[str, SourceConfig], out: str, fmt: str, tasks: int, tokenizer: TokenizerConfig | None
+) -> Stage:
+    """Read every configured source (one pipeline each) into intermediate documents."""
+    stage = Stage("sources", out)
+    for name, source in sources.items():
+        filename = "${source}/" + name + "_${rank}"
+        excluded = make_writer(str(Path(out) / "excluded"), fmt, filename)
+        reader = reader_class(source.type)(source.inputs, exclusion_writer=excluded, **source.options)
+        steps = [reader, _counter(out, tokenizer, name), make_writer(out, fmt, filename)]
+        stage.pipelines.append((steps, max(1, min(tasks, len(reader.files)))))
+    return stage
+
+
+def curation_filter(step: str, params: dict, seed: int, excluded) -> PipelineStep:
+    """The datatrove step for one single-pass curation step."""
+    if step == "clean":
+        return TextCleaner(**params, exclusion_writer=excluded)
+    if step == "lang":
+        return LanguageFilter(**params, seed=seed, exclusion_writer=excluded)
+    if step == "quality":
+        return QualityFilter(**params, exclusion_writer=excluded)
+    if step == "decontam":
+        return Decontaminator(**params, exclusion_writer=excluded)
+    if step == "deid":
+        from medcorpus.curation.deid import Deidentifier
+
+        return Deidentifier(**params)
+    raise ValueError(f"unknown curation step {step!r}")
+
+
+def curation_stage(
+    step: str,
+    params: dict,
+    inputs: list[str],
+    out: str,
+    fmt: str,
+    tasks: int,
+    seed: int,
+    tokenizer: TokenizerConfig | None,
+) -> Stage:
+    """One curation step over intermediate folders `inputs`, written to `out`."""
+
+    def readers() -> list[PipelineStep]:
+        return [make_reader(folder, fmt) for folder in inputs]
+
+    excluded = make_writer(str(Path(out) / "excluded"), fmt, reason=f"{step}")
+    tail = [_counter(out, tokenizer), make_writer(out, fmt)]
+    if step == "dedup":
+        signature, find, drop = exact_dedup_steps(
+            str(Path(out) / "work" / "signatures"), str(Path(out) / "work" / "duplicates"), **params,
+            exclusion_writer=make_writer(str(Path(out) / "excluded"), fmt, reason="exact_duplicate"),
+        )
+        return Stage(step, out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])
+    return Stage(step, out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
+
+
+def curation_params(curation: CurationConfig, step: str) -> dict | None:
+    """Parameters of a curation step as keyword arguments, or None when it is disabled."""
+    settings = getattr(curation, step)
+    return None if settings is None else settings.model_dump()
+
+
+def tokenize_stage(inputs: list[str], out: str, fmt: str, tasks: int, tokenizer: TokenizerConfig) -> Stage:
+    """Tokenize documents into Megatron shards with per-document provenance."""
+    from medcorpus.tokenize.step import ShardTokenizer
+
+    steps = [make_reader(folder, fmt) for folder in inputs]
+    steps.append(ShardTokenizer(out, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos))
+    return Stage("tokenize", out, [(steps, tasks)], kind="shards")
+
+
+def mix_stage(inputs: list[str], out: str, mix: dict, seed: int, vocab_size: int) -> Stage:
+    """Mix tokenized sources by token ratios into the final shards (one task)."""
+    from medcorpus.mixers import TokenMixer
+
+    return Stage("mix", out, [([TokenMixer(inputs, out, mix, seed, vocab_size)], 1)], kind="shards")
