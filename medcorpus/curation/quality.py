@@ -34,7 +34,7 @@ DEFAULT_PROFILE: dict[str, float | int | None] = {
 }
 # Shipped profiles: clinical notes are terse and abbreviated, guidelines are list-heavy.
 PROFILES: dict[str, dict[str, float | int | None]] = {
-    "clinical": {"min_mean_word_length": 2.5, "max_non_alpha_word_ratio": 0.5, "min_stop_words": 1},
+    "clinical": {"min_mean_word_length": 2.5, "max_non_alpha_word_ratio": 0.5, "min_stop_words": None},
     "guidelines": {"max_bullet_line_ratio": 1.0, "max_duplicate_line_ratio": 0.4},
     "general": {"min_punctuated_line_ratio": 0.1},
 }

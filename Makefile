@@ -1,0 +1,42 @@
+# medcorpus: `make demo` and `make test` are all a fresh machine needs.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+OUT    ?= out/demo
+WORKERS ?= 2
+
+.PHONY: demo test test-fast lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# torch==2.13.0 is installed first: that pin is the CPU build; a bare torch requirement would pull CUDA.
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev,train,ray]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/medcorpus demo --out $(OUT) --workers $(WORKERS)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check medcorpus tests benchmarks
+	$(BIN)/pytest -q -ra
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/pytest -q -m "not slow"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check medcorpus tests benchmarks
+	$(BIN)/ruff format --check medcorpus tests benchmarks
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

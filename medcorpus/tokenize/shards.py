@@ -1,0 +1,297 @@
+"""Megatron-LM indexed-dataset shards (`<prefix>.bin` + `<prefix>.idx`) with a per-document provenance sidecar.
+
+`.idx` layout (little-endian), as Megatron-LM's `indexed_dataset` writes it:
+    b"MMIDIDX\\x00\\x00" | <Q version=1 | <B dtype code | <Q sequence count N | <Q document count D
+    | int32[N] sequence lengths (tokens) | int64[N] sequence byte offsets into .bin | int64[D] document indices
+Each document here is one sequence, so the document indices are 0, 1, ..., N (D = N + 1).
+`.bin` holds the raw tokens back to back. `<prefix>.docs.parquet` (zstd) has one row per sequence:
+id, source, category, tokens.
+
+Writes are atomic: everything goes to temporary names in the same folder and is renamed into place
+with `os.replace`, the `.idx` last, so a shard whose `.idx` exists is always complete.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+INDEX_MAGIC = b"MMIDIDX\x00\x00"
+INDEX_VERSION = 1
+HEADER = struct.Struct("<9sQBQQ")  # magic, version, dtype code, sequence count, document count (34 bytes)
+DTYPE_CODES: dict[int, np.dtype] = {
+    1: np.dtype(np.uint8),
+    2: np.dtype(np.int8),
+    3: np.dtype(np.int16),
+    4: np.dtype(np.int32),
+    5: np.dtype(np.int64),
+    8: np.dtype(np.uint16),
+}
+CODE_OF_DTYPE = {dtype: code for code, dtype in DTYPE_CODES.items()}
+SIDECAR_SUFFIX = ".docs.parquet"
+FLUSH_TOKENS = 1 << 20  # buffered tokens written to .bin in one go
+
+
+class ShardFormatError(ValueError):
+    """A shard file is missing, truncated or not in the expected format."""
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits (vocab_size <= 65535), else int32."""
+    if vocab_size <= 0:
+        raise ValueError(f"vocab_size must be positive, got {vocab_size}")
+    return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.int32)
+
+
+def encode_index(lengths: np.ndarray, dtype: np.dtype) -> bytes:
+    """The complete `.idx` file for one-sequence-per-document token sequences of the given lengths."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    count = len(lengths)
+    pointers = np.zeros(count, dtype=np.int64)
+    if count:
+        np.cumsum(lengths[:-1] * np.dtype(dtype).itemsize, out=pointers[1:])
+    documents = np.arange(count + 1, dtype=np.int64)
+    header = HEADER.pack(INDEX_MAGIC, INDEX_VERSION, CODE_OF_DTYPE[np.dtype(dtype)], count, count + 1)
+    return b"".join(
+        [header, lengths.astype("<i4").tobytes(), pointers.astype("<i8").tobytes(), documents.astype("<i8").tobytes()]
+    )
+
+
+class ShardWriter:
+    """Writes one shard. Use as a context manager: a clean exit publishes it, an exception discards it."""
+
+    def __init__(self, prefix: str, vocab_size: int):
+        self.prefix = str(prefix)
+        self.vocab_size = int(vocab_size)
+        self.dtype = token_dtype(self.vocab_size)
+        folder = os.path.dirname(os.path.abspath(self.prefix))
+        os.makedirs(folder, exist_ok=True)
+        base = os.path.basename(self.prefix)
+        handle, self._bin_tmp = tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=".bin.tmp")
+        self._bin = os.fdopen(handle, "wb")
+        self._pending: list[np.ndarray] = []
+        self._pending_tokens = 0
+        self._lengths: list[int] = []
+        self._ids: list[str] = []
+        self._sources: list[str] = []
+        self._categories: list[str] = []
+        self._tokens = 0
+        self._result: dict | None = None
+        self._aborted = False
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None and not self._aborted:
+            self.close()
+        else:
+            self.abort()
+
+    def add(self, tokens, doc_id: str, source: str, category: str) -> None:
+        """Append one document's tokens (already with its BOS/EOS) and its provenance."""
+        if self._result is not None or self._aborted:
+            raise ValueError(f"shard {self.prefix} is already closed")
+        array = np.asarray(tokens)
+        if array.ndim != 1:
+            raise ValueError(f"tokens of document {doc_id!r} must be one-dimensional")
+        if array.size:
+            if array.dtype.kind not in "iu":
+                raise ValueError(f"tokens of document {doc_id!r} must be integers, got {array.dtype}")
+            low, high = int(array.min()), int(array.max())
+            if low < 0 or high >= self.vocab_size:
+                raise ValueError(f"document {doc_id!r} has token ids outside [0, {self.vocab_size}): {low}..{high}")
+        if array.size > np.iinfo(np.int32).max:
+            raise ValueError(f"document {doc_id!r} is too long for the index ({array.size} tokens)")
+        self._pending.append(array.astype(self.dtype, copy=False))
+        self._pending_tokens += array.size
+        self._lengths.append(int(array.size))
+        self._ids.append(str(doc_id))
+        self._sources.append(str(source))
+        self._categories.append(str(category))
+        self._tokens += int(array.size)
+        if self._pending_tokens >= FLUSH_TOKENS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            np.concatenate(self._pending).astype(self.dtype.newbyteorder("<"), copy=False).tofile(self._bin)
+            self._pending, self._pending_tokens = [], 0
+
+    def _tmp_name(self, suffix: str) -> str:
+        return self._bin_tmp[: -len(".bin.tmp")] + suffix
+
+    def close(self) -> dict:
+        """Publish the shard (.bin, sidecar, then .idx) and return {"prefix", "documents", "tokens"}."""
+        if self._result is not None:
+            return self._result
+        if self._aborted:
+            raise ValueError(f"shard {self.prefix} was aborted")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        idx_tmp, docs_tmp = self._tmp_name(".idx.tmp"), self._tmp_name(".docs.tmp")
+        try:
+            self._flush()
+            self._bin.flush()
+            os.fsync(self._bin.fileno())
+            self._bin.close()
+            with open(idx_tmp, "wb") as handle:
+                handle.write(encode_index(np.asarray(self._lengths, dtype=np.int64), self.dtype))
+                handle.flush()
+                os.fsync(handle.fileno())
+            table = pa.table(
+                {
+                    "id": pa.array(self._ids, pa.string()),
+                    "source": pa.array(self._sources, pa.string()),
+                    "category": pa.array(self._categories, pa.string()),
+                    "tokens": pa.array(self._lengths, pa.int64()),
+                }
+            )
+            pq.write_table(table, docs_tmp, compression="zstd")
+            # An older shard of the same name stops looking complete before any of its files is replaced.
+            if os.path.exists(self.prefix + ".idx"):
+                os.remove(self.prefix + ".idx")
+            os.replace(self._bin_tmp, self.prefix + ".bin")
+            os.replace(docs_tmp, self.prefix + SIDECAR_SUFFIX)
+            os.replace(idx_tmp, self.prefix + ".idx")
+        except BaseException:
+            self.abort()
+            for name in (idx_tmp, docs_tmp):
+                if os.path.exists(name):
+                    os.remove(name)
+            raise
+        self._result = {"prefix": self.prefix, "documents": len(self._lengths), "tokens": self._tokens}
+        return self._result
+
+    def abort(self) -> None:
+        """Discard everything written so far; nothing is published."""
+        if self._result is not None:
+            return
+        self._aborted = True
+        if not self._bin.closed:
+            self._bin.close()
+        if os.path.exists(self._bin_tmp):
+            os.remove(self._bin_tmp)
+        self._pending = []
+
+    @property
+    def documents(self) -> int:
+        return len(self._lengths)
+
+    @property
+    def tokens(self) -> int:
+        return self._tokens
+
+
+def _fail(path: str, reason: str) -> ShardFormatError:
+    return ShardFormatError(f"corrupt or truncated shard file {path}: {reason}")
+
+
+class ShardReader:
+    """Memory-mapped read access to one shard; the header and sizes are checked on open."""
+
+    def __init__(self, prefix: str):
+        self.prefix = str(prefix)
+        idx_path, bin_path = self.prefix + ".idx", self.prefix + ".bin"
+        for path in (idx_path, bin_path):
+            if not os.path.isfile(path):
+                raise ShardFormatError(f"missing shard file {path}")
+        idx_size = os.path.getsize(idx_path)
+        if idx_size < HEADER.size:
+            raise _fail(idx_path, f"{idx_size} bytes is shorter than the {HEADER.size}-byte header")
+        with open(idx_path, "rb") as handle:
+            magic, version, code, count, doc_count = HEADER.unpack(handle.read(HEADER.size))
+        if magic != INDEX_MAGIC:
+            raise _fail(idx_path, "not a Megatron index (bad magic bytes)")
+        if version != INDEX_VERSION:
+            raise _fail(idx_path, f"unsupported index version {version}")
+        if code not in DTYPE_CODES:
+            raise _fail(idx_path, f"unsupported dtype code {code}")
+        expected = HEADER.size + 12 * count + 8 * doc_count
+        if idx_size != expected:
+            raise _fail(idx_path, f"{idx_size} bytes, expected {expected} for {count} sequences")
+        self.dtype: np.dtype = DTYPE_CODES[code]
+        index = np.memmap(idx_path, dtype=np.uint8, mode="r")
+        start = HEADER.size
+        self.lengths: np.ndarray = np.frombuffer(index, dtype="<i4", count=count, offset=start)
+        self.pointers: np.ndarray = np.frombuffer(index, dtype="<i8", count=count, offset=start + 4 * count)
+        self.document_indices: np.ndarray = np.frombuffer(
+            index, dtype="<i8", count=doc_count, offset=start + 12 * count
+        )
+        if count and int(self.lengths.min()) < 0:
+            raise _fail(idx_path, "negative sequence length")
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=offsets[1:])
+        if not np.array_equal(self.pointers, offsets[:-1] * self.dtype.itemsize):
+            raise _fail(idx_path, "sequence pointers do not match the sequence lengths")
+        docs = self.document_indices
+        if doc_count < 1 or docs[0] != 0 or docs[-1] != count or (doc_count > 1 and np.any(np.diff(docs) < 0)):
+            raise _fail(idx_path, "document indices do not cover the sequences")
+        self.offsets: np.ndarray = offsets  # token offset of each sequence in .bin, plus the total at the end
+        self.total_tokens: int = int(offsets[-1])
+        bin_size = os.path.getsize(bin_path)
+        if bin_size != self.total_tokens * self.dtype.itemsize:
+            raise _fail(bin_path, f"{bin_size} bytes, the index expects {self.total_tokens * self.dtype.itemsize}")
+        stored = self.dtype.newbyteorder("<")
+        self._bin = np.memmap(bin_path, dtype=stored, mode="r") if self.total_tokens else np.empty(0, stored)
+        self._sidecar: dict[str, list] | None = None
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __repr__(self) -> str:
+        return f"ShardReader({self.prefix!r}, documents={len(self)}, tokens={self.total_tokens})"
+
+    def tokens(self, i: int) -> np.ndarray:
+        """Tokens of sequence `i` as a zero-copy view of the memory-mapped .bin."""
+        count = len(self.lengths)
+        if not -count <= i < count:
+            raise IndexError(f"document {i} out of range for {count} documents in {self.prefix}")
+        i %= count
+        return self._bin[self.offsets[i] : self.offsets[i + 1]]
+
+    def stream(self, start: int, stop: int) -> np.ndarray:
+        """Zero-copy view of tokens [start, stop) of the shard's documents laid end to end."""
+        return self._bin[start:stop]
+
+    def _load_sidecar(self) -> dict[str, list]:
+        if self._sidecar is None:
+            import pyarrow.parquet as pq
+
+            path = self.prefix + SIDECAR_SUFFIX
+            if not os.path.isfile(path):
+                raise ShardFormatError(f"missing provenance sidecar {path}")
+            try:
+                table = pq.read_table(path, columns=["id", "source", "category", "tokens"])
+            except Exception as error:  # pyarrow raises several types for damaged files
+                raise _fail(path, f"unreadable parquet ({type(error).__name__})") from None
+            if table.num_rows != len(self) or not np.array_equal(table.column("tokens").to_numpy(), self.lengths):
+                raise _fail(path, "rows do not match the index")
+            self._sidecar = {name: table.column(name).to_pylist() for name in ("id", "source", "category")}
+        return self._sidecar
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return self._load_sidecar()["id"]
+
+    @property
+    def sources(self) -> list[str]:
+        return self._load_sidecar()["source"]
+
+    @property
+    def categories(self) -> list[str]:
+        return self._load_sidecar()["category"]
+
+
+def list_shards(folder: str) -> list[str]:
+    """Prefixes of all shards (files ending in .idx) under `folder`, recursively, in sorted path order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"not a folder of shards: {folder}")
+    prefixes = [path.with_suffix("") for path in root.rglob("*.idx") if path.is_file()]
+    return [str(prefix) for prefix in sorted(prefixes, key=lambda prefix: prefix.relative_to(root).parts)]

@@ -1,0 +1,193 @@
+"""Tokenizers behind one small interface: SentencePiece `.model` files and Hugging Face `tokenizer.json` files.
+
+A `Tokenizer` knows its BOS/EOS policy (`encode_document`), identifies itself for the corpus manifest
+(`identity`: file name, sha256, vocabulary size, special ids) and pickles without its model, which is
+reloaded lazily in the worker process that first uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Sequence
+
+DEFAULT_TOKENIZER = "mistral-7b-v0.1"
+
+# Named tokenizers resolve to a file inside an installed package: (package, path inside the package).
+# Nothing is ever downloaded. mistral_common ships the Mistral-7B-v0.1 SentencePiece model (Apache-2.0).
+NAMED_TOKENIZERS: dict[str, tuple[str, str]] = {
+    "mistral-7b-v0.1": ("mistral_common", "data/tokenizer.model.v1"),
+}
+
+KINDS = ("sentencepiece", "hf-tokenizers")
+
+# Special-token spellings tried, in order, to find BOS/EOS in a tokenizer.json.
+BOS_CANDIDATES = ("<s>", "<|begin_of_text|>", "<bos>", "<|startoftext|>", "<|im_start|>")
+EOS_CANDIDATES = ("</s>", "<|end_of_text|>", "<eos>", "<|endoftext|>", "<|im_end|>")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_named(name: str) -> str:
+    """The local file of a named tokenizer, found inside its installed package."""
+    package, relative = NAMED_TOKENIZERS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"tokenizer {name!r} needs the Python package {package!r}, which is not installed")
+    for location in spec.submodule_search_locations:
+        candidate = os.path.join(location, *relative.split("/"))
+        if os.path.isfile(candidate):
+            return candidate
+    raise ValueError(f"tokenizer {name!r}: file {relative!r} not found in the installed package {package!r}")
+
+
+def _find_special(backend, candidates: Sequence[str]) -> int | None:
+    """Id of the first candidate spelling known to a `tokenizers.Tokenizer`, special/added tokens first."""
+    added = {token.content for token in backend.get_added_tokens_decoder().values()}
+    for pool in (added, None):
+        for token in candidates:
+            if pool is not None and token not in pool:
+                continue
+            token_id = backend.token_to_id(token)
+            if token_id is not None:
+                return token_id
+    return None
+
+
+class Tokenizer:
+    """One tokenizer file plus a BOS/EOS policy. Build it with `load_tokenizer`."""
+
+    def __init__(self, path: str, name: str | None = None, add_bos: bool = True, add_eos: bool = True):
+        if not os.path.isfile(path):
+            raise ValueError(f"tokenizer file not found: {path}")
+        self.path = os.path.abspath(path)
+        self.kind = "hf-tokenizers" if path.endswith(".json") else "sentencepiece"
+        self.name = name or self._default_name()
+        self.add_bos = bool(add_bos)
+        self.add_eos = bool(add_eos)
+        self.sha256 = _sha256(self.path)
+        self._model = None
+        model = self._load()
+        if self.kind == "sentencepiece":
+            self.vocab_size = int(model.get_piece_size())
+            self.bos_id = int(model.bos_id()) if model.bos_id() >= 0 else None
+            self.eos_id = int(model.eos_id()) if model.eos_id() >= 0 else None
+        else:
+            self.vocab_size = int(model.get_vocab_size(with_added_tokens=True))
+            self.bos_id = _find_special(model, BOS_CANDIDATES)
+            self.eos_id = _find_special(model, EOS_CANDIDATES)
+        if self.add_bos and self.bos_id is None:
+            raise ValueError(f"tokenizer {self.name!r} has no BOS token, but add_bos=True")
+        if self.add_eos and self.eos_id is None:
+            raise ValueError(f"tokenizer {self.name!r} has no EOS token, but add_eos=True")
+        self._prefix = [self.bos_id] if self.add_bos else []
+        self._suffix = [self.eos_id] if self.add_eos else []
+
+    def _default_name(self) -> str:
+        base = os.path.basename(self.path)
+        if base == "tokenizer.json":
+            return f"{os.path.basename(os.path.dirname(self.path))}/{base}"
+        return base
+
+    def _load(self):
+        """Load (or return) the backend model; refuses a file that changed since this tokenizer was built."""
+        if self._model is not None:
+            return self._model
+        if getattr(self, "vocab_size", None) is not None and _sha256(self.path) != self.sha256:
+            raise ValueError(f"tokenizer file changed since it was loaded: {self.path}")
+        if self.kind == "sentencepiece":
+            import sentencepiece
+
+            model = sentencepiece.SentencePieceProcessor()
+            try:
+                model.Load(self.path)
+            except (OSError, RuntimeError) as error:
+                raise ValueError(f"not a SentencePiece model: {self.path} ({error})") from None
+        else:
+            import tokenizers
+
+            try:
+                model = tokenizers.Tokenizer.from_file(self.path)
+            except Exception as error:  # the Rust side raises plain Exception on a bad file
+                raise ValueError(f"not a Hugging Face tokenizer.json: {self.path} ({error})") from None
+        self._model = model
+        return model
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_model"] = None  # reloaded lazily in the process that uses it
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.name!r}, kind={self.kind!r}, vocab_size={self.vocab_size})"
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`, without special tokens."""
+        model = self._load()
+        if self.kind == "sentencepiece":
+            return model.encode(text)
+        return model.encode(text, add_special_tokens=False).ids
+
+    def encode_document(self, text: str) -> list[int]:
+        """Token ids of one document with the BOS/EOS policy applied."""
+        return self._prefix + self.encode(text) + self._suffix
+
+    def encode_documents(self, texts: list[str], num_threads: int = -1) -> list[list[int]]:
+        """`encode_document` over a batch (the backend may use several threads); same ids as one by one."""
+        texts = list(texts)
+        if not texts:
+            return []
+        model = self._load()
+        if self.kind == "sentencepiece":
+            return model.encode(texts, add_bos=self.add_bos, add_eos=self.add_eos, num_threads=num_threads)
+        encodings = model.encode_batch_fast(texts, add_special_tokens=False)
+        return [self._prefix + encoding.ids + self._suffix for encoding in encodings]
+
+    def decode(self, ids) -> str:
+        """Text of a sequence of ids (special tokens dropped)."""
+        ids = [int(token) for token in ids]
+        model = self._load()
+        if self.kind == "sentencepiece":
+            return model.decode(ids)
+        return model.decode(ids, skip_special_tokens=True)
+
+    def identity(self) -> dict:
+        """What the corpus manifest records to say exactly which tokenizer and policy made the shards."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "file": os.path.basename(self.path),
+            "sha256": self.sha256,
+            "vocab_size": self.vocab_size,
+            "bos_id": self.bos_id,
+            "eos_id": self.eos_id,
+            "add_bos": self.add_bos,
+            "add_eos": self.add_eos,
+        }
+
+
+def load_tokenizer(name_or_path: str, add_bos: bool = True, add_eos: bool = True) -> Tokenizer:
+    """A named tokenizer (see NAMED_TOKENIZERS), a SentencePiece model file, a tokenizer.json file,
+    or a folder holding `tokenizer.json` or `tokenizer.model`."""
+    if name_or_path in NAMED_TOKENIZERS:
+        return Tokenizer(resolve_named(name_or_path), name=name_or_path, add_bos=add_bos, add_eos=add_eos)
+    path = os.path.expanduser(name_or_path)
+    if os.path.isdir(path):
+        for candidate in ("tokenizer.json", "tokenizer.model"):
+            if os.path.isfile(os.path.join(path, candidate)):
+                return Tokenizer(os.path.join(path, candidate), add_bos=add_bos, add_eos=add_eos)
+        raise ValueError(f"no tokenizer.json or tokenizer.model in folder: {name_or_path}")
+    if os.path.isfile(path):
+        return Tokenizer(path, add_bos=add_bos, add_eos=add_eos)
+    known = ", ".join(sorted(NAMED_TOKENIZERS))
+    raise ValueError(f"unknown tokenizer {name_or_path!r}: not a named tokenizer ({known}) nor an existing file")
