@@ -52,7 +52,7 @@ class StageCounter(PipelineStep):
 def read_counts(stats_dir: str | Path) -> dict[str, dict[str, int]]:
     """Sum of the per-rank counts a StageCounter wrote: {source: {documents, characters, tokens}}."""
     total: dict[str, Counter] = defaultdict(Counter)
-    for path in sorted(Path(stats_dir).glob("*.json")):
+    for path in sorted(Path(stats_dir).glob("**/*.json")):
         for source, values in json.loads(path.read_text()).items():
             total[source].update(values)
     return {source: dict(values) for source, values in sorted(total.items())}

@@ -6,6 +6,7 @@ import contextlib
 import os
 import zlib
 from abc import abstractmethod
+from collections import Counter
 from collections.abc import Iterator
 
 from datatrove.data import Document, DocumentsPipeline
@@ -25,8 +26,9 @@ class SourceReader(BaseReader):
 
     Subclasses set `source`, `category`, `suffixes` and implement `read_file`, calling
     `reject` for every record they cannot turn into a document. A rejected record is
-    counted by reason, logged with its file (never with its text) and written to the
-    exclusion writer, so nothing disappears silently.
+    counted by reason, logged with its file (never with its text; one line per record at
+    debug level, one summary line per file at warning level) and written to the exclusion
+    writer, so nothing disappears silently.
     """
 
     type = "📖 - READER"
@@ -41,6 +43,7 @@ class SourceReader(BaseReader):
         self._excluded: DiskWriter | None = None
         self._rank = 0
         self._rejected = 0
+        self._file_rejects: Counter[str] = Counter()
 
     @abstractmethod
     def read_file(self, path: str) -> Iterator[Document]:
@@ -49,9 +52,10 @@ class SourceReader(BaseReader):
     def reject(self, path: str, reason: str, doc_id: str | None = None) -> None:
         """Count, log (file and reason only) and keep aside one record that could not be read."""
         self._rejected += 1
+        self._file_rejects[reason] += 1
         self.stat_update("rejected", f"rejected_{reason}")
         name = os.path.basename(path)
-        logger.warning(f"{self.source}: skipped a record of {name}: {reason}" + (f" (id {doc_id})" if doc_id else ""))
+        logger.debug(f"{self.source}: skipped a record of {name}: {reason}" + (f" (id {doc_id})" if doc_id else ""))
         if self._excluded is not None:
             record_id = doc_id or f"{self.source}:bad:{url_hash(path, 8)}:{self._rejected}"
             metadata = {"source": self.source, "category": self.category, "file": name, "filter_reason": reason}
@@ -77,3 +81,12 @@ class SourceReader(BaseReader):
                         yield document
                 except FILE_ERRORS as error:
                     self.reject(path, f"unreadable_file:{type(error).__name__}")
+                finally:
+                    self._summarise(path)
+
+    def _summarise(self, path: str) -> None:
+        if self._file_rejects:
+            counts = ", ".join(f"{reason} {count}" for reason, count in sorted(self._file_rejects.items()))
+            logger.warning(f"{self.source}: {os.path.basename(path)}: skipped {self._file_rejects.total()} "
+                           f"records ({counts})")
+            self._file_rejects.clear()
