@@ -22,9 +22,9 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 _SPACE = re.compile(r"\s+")
 
 
-def normalized_text(doc: Document) -> str:
-    """The form of a text that exact deduplication compares."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", doc.text).casefold()).strip()
+def normalized_text(doc: Document) -> bytes:
+    """The form of a text that exact deduplication compares (UTF-8, as datatrove's hashes take bytes)."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", doc.text).casefold()).strip().encode("utf-8")
 
 
 class SourcePriority:

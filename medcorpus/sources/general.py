@@ -1,0 +1,146 @@
+"""General-domain replay text from JSON lines: RedPajama, Dolma and CCNet layouts.
+
+RedPajama lines are `{"text": ..., "meta": {...}}`; Dolma lines are `{id, text, source, added,
+created, metadata}`; CCNet lines keep the text in `raw_content` and their fields at the top
+level. A `.json` file may also hold one JSON array of such records.
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+from collections.abc import Iterable, Iterator
+
+import fsspec.compression
+import orjson
+from datatrove.data import Document
+from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from medcorpus.documents import make_document, url_hash
+from medcorpus.inputs import open_input
+from medcorpus.sources.base import SourceReader
+
+try:  # zstd input needs the optional `zstandard` package
+    from zstandard import ZstdError
+except ImportError:  # pragma: no cover - depends on the environment
+    ZstdError = lzma.LZMAError
+
+DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)
+URL_KEYS = ("url", "warc_url", "source_url", "link")
+SOURCE_KEYS = ("redpajama_set_name", "source", "dataset", "source_domain")
+DATE_KEYS = ("created", "timestamp", "date_download", "date", "added")
+
+
+def _string(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        text = str(value).strip()
+        return text or None
+    return None
+
+
+def _pick(records: Iterable[dict], keys: tuple[str, ...]) -> str | None:
+    """First non-empty scalar under any of `keys`, looking in each record in turn."""
+    for record in records:
+        for key in keys:
+            value = _string(record.get(key))
+            if value:
+                return value
+    return None
+
+
+class GeneralReader(SourceReader):
+    """General-domain documents from JSON lines (plain or compressed), one document a line.
+
+    Ids are `general:<name>:<record id>`, or `general:<name>:<hash of file name>:<line>` for a
+    record without an id. Bad JSON, non-object lines and records without text are rejected
+    (`bad_json`, `not_object`, `no_text`) and reading goes on.
+    """
+
+    name = "🌐 General"
+    source = "general"
+    category = "general"
+    suffixes = (".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json")
+
+    def __init__(
+        self,
+        inputs: list[str],
+        exclusion_writer: DiskWriter | None = None,
+        limit: int = -1,
+        name: str = "general",
+        license: str = "unknown",
+        text_key: str = "text",
+    ):
+        super().__init__(inputs, exclusion_writer=exclusion_writer, limit=limit)
+        self.source = name
+        self.license = license
+        self.text_key = text_key
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        if path.endswith(".zst") and "zstd" not in fsspec.compression.compr:
+            self.reject(path, "zstd_unavailable")
+            return
+        file_key = url_hash(os.path.basename(path))
+        try:
+            for number, raw in self._records(path):
+                line_id = f"general:{self.source}:{file_key}:{number}"
+                try:
+                    record = orjson.loads(raw) if isinstance(raw, bytes) else raw
+                except orjson.JSONDecodeError:
+                    self.reject(path, "bad_json", doc_id=line_id)
+                    continue
+                document = self._document(record, path, line_id)
+                if document is not None:
+                    yield document
+        except DECOMPRESSION_ERRORS as error:
+            self.reject(path, f"unreadable_file:{type(error).__name__}")
+
+    def _records(self, path: str) -> Iterator[tuple[int, object]]:
+        """(line number, raw line) pairs; a `.json` file holding one JSON array gives (index, record) pairs."""
+        with open_input(path) as handle:
+            first = True
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                if first and path.endswith((".json", ".json.gz")) and line.lstrip().startswith(b"["):
+                    try:
+                        array = orjson.loads(line + handle.read())
+                    except orjson.JSONDecodeError:
+                        self.reject(path, "bad_json")
+                        return
+                    yield from enumerate(array if isinstance(array, list) else [array], start=1)
+                    return
+                first = False
+                yield number, line
+
+    def _document(self, record: object, path: str, line_id: str) -> Document | None:
+        if not isinstance(record, dict):
+            self.reject(path, "not_object", doc_id=line_id)
+            return None
+        text = record.get(self.text_key)
+        if text is None and self.text_key == "text":
+            text = record.get("raw_content")  # CCNet
+        if not isinstance(text, str) or not text.strip():
+            self.reject(path, "no_text", doc_id=line_id)
+            return None
+        meta = record.get("meta")
+        meta = meta if isinstance(meta, dict) else record.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        original_id = _string(record.get("id")) or _string(meta.get("id"))
+        doc_id = f"general:{self.source}:{original_id}" if original_id else line_id
+        urls = [u for u in (_string(m.get(k)) for m in (meta, record) for k in URL_KEYS) if u]
+        url = next((u for u in urls if u.lower().startswith(("http://", "https://"))), urls[0] if urls else None)
+        return make_document(
+            text,
+            doc_id,
+            source=self.source,
+            category=self.category,
+            license=_pick((meta, record), ("license",)) or self.license,
+            url=url,
+            original_source=_pick((record, meta), SOURCE_KEYS),
+            original_id=original_id,
+            title=_pick((meta, record), ("title",)),
+            language=_pick((meta, record), ("language", "lang")),
+            date=_pick((record, meta), DATE_KEYS),
+        )
