@@ -7,46 +7,23 @@ Skips with a message when the PubMed file is absent.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from datatrove.data import Document
-from lxml import etree
 
+from medcorpus.sources.pubmed import PubMedReader
 from medcorpus.tokenize import ShardReader, ShardTokenizer, load_tokenizer
 
 DEFAULT_INPUT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pubmed" / "pubmed20n0014.xml.gz"
 
 
 def read_abstracts(path: Path, limit: int) -> list[Document]:
-    """Title + abstract of each PubMed record that has an abstract (quick parse, no entity resolution)."""
-    documents: list[Document] = []
-    with gzip.open(path, "rb") as handle:
-        events = etree.iterparse(
-            handle,
-            events=("end",),
-            tag="PubmedArticle",
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-        )
-        for _, element in events:
-            parts = ["".join(node.itertext()).strip() for node in element.iter("AbstractText")]
-            if any(parts):
-                title = "".join(element.findtext(".//ArticleTitle") or "").strip()
-                pmid = element.findtext(".//PMID") or str(len(documents))
-                text = "\n".join([title, *[part for part in parts if part]])
-                documents.append(
-                    Document(text=text, id=f"pubmed:{pmid}", metadata={"source": "pubmed", "category": "biomedical"})
-                )
-            element.clear()
-            if len(documents) >= limit:
-                break
-    return documents
+    """Documents of every PubMed citation with an abstract, through the project's own reader (no filters)."""
+    reader = PubMedReader([str(path)], limit=limit, min_abstract_chars=0, languages=(), exclude_publication_types=())
+    return list(reader.run())
 
 
 def main() -> None:
