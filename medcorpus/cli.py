@@ -13,14 +13,27 @@ from medcorpus.config import STEP_ORDER, ConfigError, CurationConfig, SourceConf
 from medcorpus.inputs import InputError
 from medcorpus.sources import READERS
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet",
-                      show_default=True, help="Intermediate format: Parquet (zstd) or JSONL.gz.")
-WORKERS = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-                       help="Tasks run in parallel.")
-OUTPUT = click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-                      help="Output folder (created).")
-OPTIONS = click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-                       help="A step option, value in YAML (repeatable), e.g. --set min_abstract_chars=300.")
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "jsonl"]),
+    default="parquet",
+    show_default=True,
+    help="Intermediate format: Parquet (zstd) or JSONL.gz.",
+)
+WORKERS = click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Tasks run in parallel."
+)
+OUTPUT = click.option(
+    "-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder (created)."
+)
+OPTIONS = click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A step option, value in YAML (repeatable), e.g. --set min_abstract_chars=300.",
+)
 
 
 def parse_settings(settings: tuple[str, ...]) -> dict:
@@ -111,8 +124,12 @@ def curate(step: str, inputs: tuple[str, ...], output: str, workers: int, settin
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--tokenizer", default="mistral-7b-v0.1", show_default=True,
-              help="A named tokenizer, a SentencePiece .model or a Hugging Face tokenizer.json.")
+@click.option(
+    "--tokenizer",
+    default="mistral-7b-v0.1",
+    show_default=True,
+    help="A named tokenizer, a SentencePiece .model or a Hugging Face tokenizer.json.",
+)
 @click.option("--bos/--no-bos", default=True, show_default=True, help="Start each document with BOS.")
 @click.option("--eos/--no-eos", default=True, show_default=True, help="End each document with EOS.")
 @OUTPUT
@@ -142,8 +159,10 @@ def tokenize(inputs: tuple[str, ...], tokenizer: str, bos: bool, eos: bool, outp
 def mix(config: str, output: str) -> None:
     """Mix tokenized shard folders by token ratios, from a YAML CONFIG.
 
-    CONFIG holds `inputs` (folders written by `medcorpus tokenize`), `seed`, `vocab_size`
-    (default 32000) and the `mix` section of a run config. Example config:
+    CONFIG holds `inputs` (folders written by `medcorpus tokenize`, relative to CONFIG),
+    `seed`, `vocab_size` (default 32000) and the `mix` section of a run config.
+
+    Example: medcorpus mix mix.yaml -o out/shards, with mix.yaml:
 
     \b
       inputs: [out/tokens]
@@ -163,8 +182,9 @@ def mix(config: str, output: str) -> None:
         if missing:
             raise ConfigError(f"inputs: folder not found: {missing[0]}")
         settings = MixConfig.model_validate(raw.get("mix") or {})
-        stage = mix_stage(folders, output, settings.model_dump(), int(raw.get("seed", 1234)),
-                          int(raw.get("vocab_size", 32000)))
+        stage = mix_stage(
+            folders, output, settings.model_dump(), int(raw.get("seed", 1234)), int(raw.get("vocab_size", 32000))
+        )
     except (ConfigError, ValueError, yaml.YAMLError) as error:
         fail(str(error))
     run_single(stage, [], raw, int(raw.get("seed", 1234)), None, 1)

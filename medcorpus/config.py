@@ -132,12 +132,15 @@ def check_reader_options(name: str, source: SourceConfig) -> None:
     accepted = set(inspect.signature(reader_class(source.type).__init__).parameters) - {"self", "inputs"}
     for key in source.options:
         if key not in accepted:
-            raise ConfigError(f"sources.{name}.options.{key}: not an option of the {source.type} reader "
-                              f"(accepted: {', '.join(sorted(accepted - {'exclusion_writer'}))})")
+            raise ConfigError(
+                f"sources.{name}.options.{key}: not an option of the {source.type} reader "
+                f"(accepted: {', '.join(sorted(accepted - {'exclusion_writer'}))})"
+            )
 
 
 def resolve_paths(raw: dict, base: Path) -> dict:
     """Make relative input, benchmark and output paths relative to the config file's folder."""
+
     def fix(path: str) -> str:
         return path if "://" in path or Path(path).is_absolute() else str(base / path)
 

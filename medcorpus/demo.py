@@ -26,7 +26,8 @@ def demo_config(out: Path, workers: int) -> dict:
         "seed": 1234,
         "workers": workers,
         "sources": {
-            "pubmed": {"type": "pubmed", "inputs": [str(SAMPLES / "pubmed")]},
+            # every language is kept here so that the language stage, not the reader, shows its work
+            "pubmed": {"type": "pubmed", "inputs": [str(SAMPLES / "pubmed")], "options": {"languages": []}},
             "pmc": {"type": "pmc", "inputs": [str(SAMPLES / "pmc")]},
             "guidelines": {
                 "type": "guidelines",
@@ -51,16 +52,22 @@ def demo_config(out: Path, workers: int) -> dict:
 def summary_table(manifest: dict) -> str:
     """Documents and tokens per source and category, and target vs achieved shares."""
     mix = manifest["mix"]
-    lines = [f"{'source':<12}{'category':<12}{'docs in':>9}{'tokens in':>11}{'docs mixed':>12}"
-             f"{'tokens mixed':>14}{'epochs':>8}"]
+    lines = [
+        f"{'source':<12}{'category':<12}{'docs in':>9}{'tokens in':>11}{'docs mixed':>12}"
+        f"{'tokens mixed':>14}{'epochs':>8}"
+    ]
     for name, row in sorted(mix["sources"].items()):
-        lines.append(f"{name:<12}{row['category']:<12}{row['available_documents']:>9}{row['available_tokens']:>11}"
-                     f"{row['selected_documents']:>12}{row['achieved_tokens']:>14}{row['epochs']:>8.2f}")
+        lines.append(
+            f"{name:<12}{row['category']:<12}{row['available_documents']:>9}{row['available_tokens']:>11}"
+            f"{row['selected_documents']:>12}{row['achieved_tokens']:>14}{row['epochs']:>8.2f}"
+        )
     lines.append("")
     lines.append(f"{'category':<12}{'target share':>14}{'achieved share':>16}{'target tokens':>15}{'achieved':>10}")
     for name, row in sorted(mix["categories"].items()):
-        lines.append(f"{name:<12}{row['target_share']:>14.4f}{row['achieved_share']:>16.4f}"
-                     f"{row['target_tokens']:>15}{row['achieved_tokens']:>10}")
+        lines.append(
+            f"{name:<12}{row['target_share']:>14.4f}{row['achieved_share']:>16.4f}"
+            f"{row['target_tokens']:>15}{row['achieved_tokens']:>10}"
+        )
     removed = {}
     for stage in manifest["stages"]:
         for reasons in stage.get("removed", {}).values():

@@ -24,12 +24,17 @@ def build_executors(
     for stage in stages:
         for i, (steps, tasks) in enumerate(stage.pipelines):
             logs = str(Path(stage.output) / "logs" / f"{stage.name}_{i}")
-            common = {"pipeline": steps, "tasks": tasks, "logging_dir": logs, "depends": previous,
-                      "skip_completed": resume}
+            common = {
+                "pipeline": steps,
+                "tasks": tasks,
+                "logging_dir": logs,
+                "depends": previous,
+                "skip_completed": resume,
+            }
             if executor == "local":
                 from datatrove.executor import LocalPipelineExecutor
 
-                previous = LocalPipelineExecutor(**common, workers=min(workers, tasks))
+                previous = LocalPipelineExecutor(**common, workers=min(workers, tasks), start_method="fork")
             elif executor == "ray":
                 from datatrove.executor.ray import RayPipelineExecutor
 
@@ -52,8 +57,13 @@ def build_executors(
     return previous
 
 
-def run_stages(stages: list[Stage], executor: str = "local", workers: int = 1, resume: bool = False,
-               slurm: SlurmConfig | None = None) -> None:
+def run_stages(
+    stages: list[Stage],
+    executor: str = "local",
+    workers: int = 1,
+    resume: bool = False,
+    slurm: SlurmConfig | None = None,
+) -> None:
     """Run (local, Ray) or submit (Slurm) the stages in order."""
     if executor == "ray":
         import ray

@@ -17,8 +17,22 @@ import medcorpus
 from medcorpus.stats import read_counts, read_exclusions
 
 MANIFEST = "manifest.json"
-PACKAGES = ("datatrove", "pyarrow", "numpy", "ftfy", "langdetect", "trafilatura", "pymupdf", "scrubadub",
-            "sentencepiece", "tokenizers", "mistral_common", "lxml", "torch", "ray")
+PACKAGES = (
+    "datatrove",
+    "pyarrow",
+    "numpy",
+    "ftfy",
+    "langdetect",
+    "trafilatura",
+    "pymupdf",
+    "scrubadub",
+    "sentencepiece",
+    "tokenizers",
+    "mistral_common",
+    "lxml",
+    "torch",
+    "ray",
+)
 SKIPPED_DIRS = {"logs", "work"}
 
 
@@ -34,8 +48,9 @@ def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
 def git_commit() -> str | None:
     """The commit of the medcorpus checkout in use, when it is one."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(medcorpus.__file__).parent,
-                                capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(medcorpus.__file__).parent, capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
@@ -97,8 +112,16 @@ class ManifestWriter(PipelineStep):
     type = "🧾 - MANIFEST"
     name = "manifest"
 
-    def __init__(self, root: str, config: dict, seeds: dict, inputs: list[str], stages: list[tuple[str, str, str]],
-                 tokenizer: dict | None = None, started: float | None = None):
+    def __init__(
+        self,
+        root: str,
+        config: dict,
+        seeds: dict,
+        inputs: list[str],
+        stages: list[tuple[str, str, str]],
+        tokenizer: dict | None = None,
+        started: float | None = None,
+    ):
         super().__init__()
         self.root = root
         self.config = config

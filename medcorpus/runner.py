@@ -24,8 +24,9 @@ def prepare_output(root: Path, overwrite: bool, resume: bool) -> None:
     root.mkdir(parents=True, exist_ok=True)
 
 
-def manifest_stage(root: str, stages: list[Stage], config: dict, seed: int, inputs: list[str],
-                   tokenizer: dict | None, started: float) -> Stage:
+def manifest_stage(
+    root: str, stages: list[Stage], config: dict, seed: int, inputs: list[str], tokenizer: dict | None, started: float
+) -> Stage:
     """The last stage: hashes everything and writes manifest.json in `root`."""
     listed = [(stage.name, stage.output, stage.kind) for stage in stages]
     seeds = {"seed": seed, "language": seed, "mix": seed}
@@ -50,24 +51,32 @@ def plan_run(config: RunConfig) -> list[Stage]:
     for step in STEP_ORDER:
         params = curation_params(config.curation, step)
         if params is not None:
-            stage = curation_stage(step, params, [stages[-1].output], folder(step), config.format, tasks,
-                                   config.seed, counting)
+            stage = curation_stage(
+                step, params, [stages[-1].output], folder(step), config.format, tasks, config.seed, counting
+            )
             stages.append(stage)
     tokenizer = load_tokenizer(config.tokenizer.name, config.tokenizer.add_bos, config.tokenizer.add_eos)
     stages.append(tokenize_stage([stages[-1].output], folder("tokenize"), config.format, tasks, config.tokenizer))
-    stages.append(mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed,
-                            tokenizer.vocab_size))
+    stages.append(
+        mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed, tokenizer.vocab_size)
+    )
     inputs = [f for s in config.sources.values() for f in expand_inputs(s.inputs, reader_class(s.type).suffixes)]
     if config.curation.decontam:
         inputs += expand_inputs(config.curation.decontam.benchmarks)
     inputs.append(tokenizer.path)
-    stages.append(manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs,
-                                 tokenizer.identity(), started))
+    stages.append(
+        manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, tokenizer.identity(), started)
+    )
     return stages
 
 
-def run(config: RunConfig, executor: str = "local", workers: int | None = None, resume: bool = False,
-        overwrite: bool = False) -> list[Stage]:
+def run(
+    config: RunConfig,
+    executor: str = "local",
+    workers: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> list[Stage]:
     """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
     if workers is not None:
         config = config.model_copy(update={"workers": workers})

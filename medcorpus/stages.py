@@ -89,7 +89,9 @@ def curation_stage(
     tail = [_counter(out, tokenizer), make_writer(out, fmt)]
     if step == "dedup":
         signature, find, drop = exact_dedup_steps(
-            str(Path(out) / "work" / "signatures"), str(Path(out) / "work" / "duplicates"), **params,
+            str(Path(out) / "work" / "signatures"),
+            str(Path(out) / "work" / "duplicates"),
+            **params,
             exclusion_writer=make_writer(str(Path(out) / "excluded"), fmt, reason="exact_duplicate"),
         )
         return Stage(step, out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])

@@ -24,13 +24,22 @@ def base(tmp_path) -> dict:
     [
         (lambda c: c["sources"]["pubmed"].update(type="pubmedx"), r"sources\.pubmed\.type"),
         (lambda c: c["sources"]["pubmed"].update(inputs=["/nope/*.xml"]), r"sources\.pubmed\.inputs: .*/nope"),
-        (lambda c: c["sources"]["pubmed"].update(options={"min_abstract": 3}), r"sources\.pubmed\.options\.min_abstract"),
+        (
+            lambda c: c["sources"]["pubmed"].update(options={"min_abstract": 3}),
+            r"sources\.pubmed\.options\.min_abstract",
+        ),
         (lambda c: c["mix"].update(ratios={"biomed": 1}), r"mix\.ratios: .*biomed"),
         (lambda c: c.update(workers=0), r"workers: "),
         (lambda c: c.update(colour="red"), r"colour: Extra inputs"),
         (lambda c: c.pop("mix"), r"^mix: Field required"),
-        (lambda c: c["curation"].update(lang={"min_score": 2}) if "curation" in c else c.update(
-            curation={"lang": {"min_score": 2}}), r"curation\.lang\.min_score"),
+        (
+            lambda c: (
+                c["curation"].update(lang={"min_score": 2})
+                if "curation" in c
+                else c.update(curation={"lang": {"min_score": 2}})
+            ),
+            r"curation\.lang\.min_score",
+        ),
     ],
 )
 def test_errors_name_the_key(tmp_path, change, message):
@@ -41,9 +50,8 @@ def test_errors_name_the_key(tmp_path, change, message):
 
 
 def test_yaml_paths_are_relative_to_the_config_file(tmp_path):
-    (tmp_path / "run.yaml").write_text(
-        f"output: out\nsources:\n  p: {{type: pubmed, inputs: ['{SAMPLES / 'pubmed'}']}}\nmix: {{ratios: {{biomedical: 1}}}}\n"
-    )
+    source = f"{{type: pubmed, inputs: ['{SAMPLES / 'pubmed'}']}}"
+    (tmp_path / "run.yaml").write_text(f"output: out\nsources:\n  p: {source}\nmix: {{ratios: {{biomedical: 1}}}}\n")
     config = load_config(tmp_path / "run.yaml")
     assert config.output == str(tmp_path / "out")
     with pytest.raises(ConfigError, match="not found"):

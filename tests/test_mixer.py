@@ -13,13 +13,21 @@ from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
 
 
 def stock(source: str, category: str, lengths: list[int]) -> SourceStock:
-    return SourceStock(source, category, [f"{source}:{i}" for i in range(len(lengths))],
-                       np.array(lengths, dtype=np.int64), [(0, i) for i in range(len(lengths))])
+    return SourceStock(
+        source,
+        category,
+        [f"{source}:{i}" for i in range(len(lengths))],
+        np.array(lengths, dtype=np.int64),
+        [(0, i) for i in range(len(lengths))],
+    )
 
 
 def test_scarcest_category_sets_the_budget():
-    stocks = {"pubmed": stock("pubmed", "biomedical", [100] * 150), "mimic3": stock("mimic3", "clinical", [50] * 4),
-              "web": stock("web", "general", [10] * 1000)}
+    stocks = {
+        "pubmed": stock("pubmed", "biomedical", [100] * 150),
+        "mimic3": stock("mimic3", "clinical", [50] * 4),
+        "web": stock("web", "general", [10] * 1000),
+    }
     plan = plan_mix(stocks, {"biomedical": 15, "clinical": 1, "general": 4})
     assert plan.budget == pytest.approx(200 * 20)
     assert plan.source_targets == pytest.approx({"pubmed": 3000, "mimic3": 200, "web": 800})

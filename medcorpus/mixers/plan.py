@@ -22,10 +22,27 @@ class SourceStock:
     ids: list[str] = field(default_factory=list)
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     locations: list[tuple[int, int]] = field(default_factory=list)  # (input shard, document index)
+    doc_sources: list[str] = field(default_factory=list)  # each document's source, for pooled stocks
+
+    def __post_init__(self) -> None:
+        if not self.doc_sources:
+            self.doc_sources = [self.source] * len(self.ids)
 
     @property
     def tokens(self) -> int:
         return int(self.lengths.sum())
+
+
+def pool(name: str, members: list[SourceStock]) -> SourceStock:
+    """One stock of several sources of a category, so their documents are selected together."""
+    return SourceStock(
+        source=name,
+        category=members[0].category,
+        ids=[i for m in members for i in m.ids],
+        lengths=np.concatenate([m.lengths for m in members]),
+        locations=[loc for m in members for loc in m.locations],
+        doc_sources=[s for m in members for s in m.doc_sources],
+    )
 
 
 @dataclass
@@ -92,15 +109,25 @@ def source_rng(seed: int, source: str) -> np.random.Generator:
 def select_documents(stock: SourceStock, target: float, seed: int) -> np.ndarray:
     """Indices into `stock` (repeats allowed) whose tokens add up as close as possible to `target`.
 
-    Whole epochs first, then a seeded random subset of whole documents for the fraction.
+    Whole epochs first; then, for the fraction, documents in a seeded order are taken while
+    they fit (first fit), and finally the one unused document that brings the total closest
+    to the target, if any does. The result misses the target by at most half a document.
     """
     if stock.tokens == 0 or target <= 0:
         return np.zeros(0, dtype=np.int64)
     epochs = int(target // stock.tokens)
-    remainder = target - epochs * stock.tokens
+    remaining = target - epochs * stock.tokens
     order = source_rng(seed, stock.source).permutation(len(stock.ids))
-    cumulative = np.cumsum(stock.lengths[order])
-    below = int(np.searchsorted(cumulative, remainder))  # documents whose sum stays under the remainder
-    under = cumulative[below - 1] if below else 0
-    take = below + 1 if below < len(order) and cumulative[below] - remainder < remainder - under else below
-    return np.concatenate([np.tile(np.arange(len(stock.ids)), epochs), order[:take]]).astype(np.int64)
+    taken = np.zeros(len(order), dtype=bool)
+    for position, index in enumerate(order):
+        if remaining <= 0:
+            break
+        if stock.lengths[index] <= remaining:
+            taken[position] = True
+            remaining -= stock.lengths[index]
+    unused = np.flatnonzero(~taken)
+    if remaining > 0 and len(unused):
+        best = unused[np.argmin(np.abs(stock.lengths[order[unused]] - remaining))]
+        if abs(stock.lengths[order[best]] - remaining) < remaining:
+            taken[best] = True
+    return np.concatenate([np.tile(np.arange(len(stock.ids)), epochs), order[taken]]).astype(np.int64)

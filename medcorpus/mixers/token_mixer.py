@@ -9,7 +9,7 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from medcorpus.mixers.plan import SourceStock, plan_mix, select_documents, source_rng
+from medcorpus.mixers.plan import SourceStock, plan_mix, pool, select_documents, source_rng
 from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
 
 REPORT = "mix_report.json"
@@ -71,38 +71,50 @@ class TokenMixer(PipelineStep):
             self.mix.get("max_epochs_per_source"),
         )
         picks = []
-        for name, target in plan.source_targets.items():
-            chosen = select_documents(stocks[name], target, self.seed)
-            picks.extend((name, int(index)) for index in chosen)
+        for group, target in self._groups(plan, stocks):
+            chosen = select_documents(group, target, self.seed)
+            picks.extend((group, int(index)) for index in chosen)
         order = source_rng(self.seed, "__mix_order__").permutation(len(picks))
-        shards = self._write([picks[i] for i in order], readers, stocks)
+        shards = self._write([picks[i] for i in order], readers)
         self._report(plan, stocks, picks, shards)
         yield from ()
 
-    def _write(self, picks: list[tuple[str, int]], readers: list[ShardReader], stocks: dict) -> list[dict]:
+    def _groups(self, plan, stocks: dict[str, SourceStock]) -> list[tuple[SourceStock, float]]:
+        """What is selected together: each source when weights are given, else a category's sources pooled."""
+        weighted = set(self.mix.get("source_weights") or {})
+        groups = []
+        for category, target in plan.category_targets.items():
+            members = [stocks[name] for name in plan.source_targets if stocks[name].category == category]
+            if weighted & {m.source for m in members}:
+                groups.extend((m, plan.source_targets[m.source]) for m in members)
+            else:
+                groups.append((pool(f"category:{category}", members), target))
+        return groups
+
+    def _write(self, picks: list[tuple[SourceStock, int]], readers: list[ShardReader]) -> list[dict]:
         out = Path(self.output_folder)
         out.mkdir(parents=True, exist_ok=True)
         limit, shards, writer, writer_tokens = int(self.mix.get("shard_tokens", 1 << 30)), [], None, 0
-        for name, index in picks:
-            stock = stocks[name]
+        for stock, index in picks:
             reader_index, doc_index = stock.locations[index]
             tokens = readers[reader_index].tokens(doc_index)
             if writer is None or (writer_tokens and writer_tokens + len(tokens) > limit):
                 if writer is not None:
                     shards.append(writer.close())
                 writer, writer_tokens = ShardWriter(str(out / f"mix_{len(shards):05d}"), self.vocab_size), 0
-            writer.add(tokens, stock.ids[index], name, stock.category)
+            writer.add(tokens, stock.ids[index], stock.doc_sources[index], stock.category)
             writer_tokens += len(tokens)
             self.stat_update("tokens", value=len(tokens))
         if writer is not None:
             shards.append(writer.close())
         return shards
 
-    def _report(self, plan, stocks: dict, picks: list[tuple[str, int]], shards: list[dict]) -> None:
+    def _report(self, plan, stocks: dict, picks: list[tuple[SourceStock, int]], shards: list[dict]) -> None:
         achieved: dict[str, int] = {}
         documents: dict[str, int] = {}
-        for name, index in picks:
-            achieved[name] = achieved.get(name, 0) + int(stocks[name].lengths[index])
+        for group, index in picks:
+            name = group.doc_sources[index]
+            achieved[name] = achieved.get(name, 0) + int(group.lengths[index])
             documents[name] = documents.get(name, 0) + 1
         total = sum(achieved.values()) or 1
         categories = {}
@@ -135,6 +147,6 @@ class TokenMixer(PipelineStep):
             "categories": categories,
             "sources": sources,
             "unused_sources": unused,
-            "shards": shards,
+            "shards": [shard | {"prefix": Path(shard["prefix"]).name} for shard in shards],
         }
         (Path(self.output_folder) / REPORT).write_text(json.dumps(report, indent=1, sort_keys=True))

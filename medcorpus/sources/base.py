@@ -87,6 +87,7 @@ class SourceReader(BaseReader):
     def _summarise(self, path: str) -> None:
         if self._file_rejects:
             counts = ", ".join(f"{reason} {count}" for reason, count in sorted(self._file_rejects.items()))
-            logger.warning(f"{self.source}: {os.path.basename(path)}: skipped {self._file_rejects.total()} "
-                           f"records ({counts})")
+            logger.warning(
+                f"{self.source}: {os.path.basename(path)}: skipped {self._file_rejects.total()} records ({counts})"
+            )
             self._file_rejects.clear()

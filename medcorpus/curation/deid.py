@@ -1,0 +1,146 @@
+"""De-identification of clinical notes: MIMIC placeholders normalised, residual PHI found and replaced.
+
+Every replacement uses one tag set:
+
+=============  =================================================================================
+tag            replaces
+=============  =================================================================================
+``[NAME]``     MIMIC-III ``[**Known lastname 12**]``, ``[**First Name8 (NamePattern2) **]``,
+               ``[**Last Name (STitle) **]``, ``[**Name (NI) **]``, ``[**Initials (NamePattern4) **]``,
+               ``[**Doctor First Name **]``, ``[**Name Prefix (Prefixes) **]``, ``[**Dictator Info **]``;
+               residual names after titles (Dr., Mr., Mrs., Ms.), in ``Name:``-style fields, beside
+               kinship words (wife, son, ...), before credentials (RN, MD, ...), known first/last names
+``[DATE]``     ``[**2118-5-27**]``, ``[**6-25**]``, ``[**9-/2171**]``, ``[**12/2151**]``, ``[**2114**]``,
+               ``[**Year (4 digits) **]``, ``[**Month (only) 359**]``, ``[**Month/Year (2) **]``,
+               ``[**Date range (1) **]``, ``[**Holiday **]``; residual dates (3/14/2142, 8/28, Oct 20th,
+               2016-03-14, 1992, '92)
+``[HOSPITAL]`` ``[**Hospital1 18**]``, ``[**Hospital3 **]``, ``[**Hospital Unit Name 10**]``,
+               ``[**Wardname **]``, ``[**Hospital Ward Name 7**]``; residual "<X> Hospital/Rehab/House",
+               "University of X", "St. X", ward names followed by a floor number
+``[LOCATION]`` ``[**Location (un) 109**]``, ``[**Street Address(1) **]``, ``[**State **]``,
+               ``[**Country **]``, ``[**Company 12924**]``, ``[**University/College **]``, ``[**PO BOX **]``;
+               residual places after "lives in", "from", ...
+``[ID]``       ``[**MD Number 2012**]``, ``[**Medical Record Number **]``, ``[**Unit Number **]``,
+               ``[**Serial Number **]``, ``[**Social Security Number **]``, ``[**Job Number **]``,
+               ``[**Clip Number (Radiology) **]``, ``[**Numeric Identifier **]``; residual MRN/ID numbers
+``[PHONE]``    ``[**Telephone/Fax (1) 534**]``, ``[**Pager number **]``; residual phone/fax/pager numbers
+``[AGE>89]``   ``[**Age over 90 **]``; residual ages 90-119 ("92 yo", "age 95")
+``[CONTACT]``  ``[**E-mail address **]``, ``[**URL **]``, ``[**CC Contact Info **]``; residual e-mails, URLs
+``[PHI]``      MIMIC-IV / MIMIC-CXR untyped ``___``, and any ``[** ... **]`` of an unknown kind
+=============  =================================================================================
+
+Runs of four or more underscores (MIMIC-CXR addendum separators) are left alone.
+No text is ever logged: only counts per tag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from medcorpus.curation.phi_detector import PhiDetector
+
+_PLACEHOLDER = re.compile(r"\[\*\*([^\]\n]{0,200}?)\*\*\]")
+_UNTYPED = re.compile(r"(?<!_)___(?!_)")
+_DATE_DIGITS = re.compile(r"\d{1,4}(?:\s*[-/]\s*\d{0,4}){0,2}")
+# Keyword rules applied in order to the lower-cased placeholder text; the first match wins.
+_KIND_RULES: tuple[tuple[str, str], ...] = (
+    (r"age\s*(?:over|>)|over\s*(?:89|90)", "AGE>89"),
+    (r"e-?mail|url|contact info|web", "CONTACT"),
+    (r"telephone|phone|fax|pager|beeper", "PHONE"),
+    (r"hospital|ward|unit name|clinic", "HOSPITAL"),
+    (r"year|month|date|day|holiday|season|week", "DATE"),
+    (r"location|address|street|state|country|city|zip|po box|company|university|college", "LOCATION"),
+    (r"number|serial|record|\bid\b|identifier|ssn|account|provider|job|clip", "ID"),
+    (r"name|initial|prefix|dictator|attending|doctor|known", "NAME"),
+)
+_KIND_PATTERNS = tuple((re.compile(pattern), tag) for pattern, tag in _KIND_RULES)
+
+
+def placeholder_tag(content: str) -> str:
+    """The tag (without brackets) for the inside of one MIMIC-III ``[** ... **]`` placeholder."""
+    inner = content.strip()
+    if _DATE_DIGITS.fullmatch(inner):
+        return "DATE"
+    lowered = inner.lower()
+    for pattern, tag in _KIND_PATTERNS:
+        if pattern.search(lowered):
+            return tag
+    return "PHI"
+
+
+def normalise_placeholders(text: str) -> tuple[str, Counter]:
+    """Replace ``[** ... **]`` and untyped ``___`` placeholders by tags; return the text and counts per tag."""
+    counts: Counter = Counter()
+
+    def typed(match: re.Match) -> str:
+        tag = placeholder_tag(match.group(1))
+        counts[tag] += 1
+        return f"[{tag}]"
+
+    text = _PLACEHOLDER.sub(typed, text)
+    text, untyped = _UNTYPED.subn("[PHI]", text)
+    if untyped:
+        counts["PHI"] += untyped
+    return text, counts
+
+
+def replace_spans(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, Counter]:
+    """Replace non-overlapping sorted `(start, end, tag)` spans by ``[tag]``; return the text and counts per tag."""
+    counts: Counter = Counter()
+    pieces, last = [], 0
+    for start, end, tag in spans:
+        pieces.append(text[last:start])
+        pieces.append(f"[{tag}]")
+        counts[tag] += 1
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces), counts
+
+
+class Deidentifier(PipelineStep):
+    """Normalise MIMIC placeholders and replace residual PHI in documents of the given categories.
+
+    Documents of other categories pass through untouched. Counts per tag go to the step's stats
+    (``deid_<TAG>``) and to ``metadata["deid"]`` as ``{tag: count}``.
+    """
+
+    name = "🩺 De-identify"
+    type = "✂️ - CURATION"
+
+    def __init__(self, categories: tuple[str, ...] | list[str] = ("clinical",), scrub_residual: bool = True):
+        super().__init__()
+        self.categories = tuple(categories)
+        self.scrub_residual = scrub_residual
+        self._detector: PhiDetector | None = None
+
+    @property
+    def detector(self) -> PhiDetector:
+        if self._detector is None:
+            self._detector = PhiDetector()
+        return self._detector
+
+    def deidentify(self, text: str) -> tuple[str, Counter]:
+        """The de-identified text and the number of replacements per tag."""
+        text, counts = normalise_placeholders(text)
+        if self.scrub_residual:
+            text, residual = replace_spans(text, self.detector.find(text))
+            counts.update(residual)
+        return text, counts
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for document in data:
+            if document.metadata.get("category") not in self.categories:
+                self.stat_update("deid_skipped")
+                yield document
+                continue
+            with self.track_time():
+                document.text, counts = self.deidentify(document.text)
+            self.stat_update("deid_documents")
+            for tag, count in sorted(counts.items()):
+                self.stat_update(f"deid_{tag}", value=count)
+            document.metadata["deid"] = dict(sorted(counts.items()))
+            yield document
