@@ -197,7 +197,8 @@ def mix(config: str, output: str) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override the config's workers.")
 @click.option("--resume", is_flag=True, help="Continue a run in a non-empty output, skipping finished tasks.")
 @click.option("--overwrite", is_flag=True, help="Delete a non-empty output first.")
-def run(config: str, executor: str, workers: int | None, resume: bool, overwrite: bool) -> None:
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Override the config's output.")
+def run(config: str, executor: str, workers: int | None, resume: bool, overwrite: bool, output: str | None) -> None:
     """Run the whole pipeline from one YAML CONFIG (validated before anything runs).
 
     Example: medcorpus run examples/demo.yaml --workers 2
@@ -207,6 +208,8 @@ def run(config: str, executor: str, workers: int | None, resume: bool, overwrite
 
     try:
         settings = load_config(config)
+        if output:
+            settings = settings.model_copy(update={"output": str(Path(output).resolve())})
         run_config(settings, executor, workers, resume, overwrite)
     except ConfigError as error:
         fail(str(error))

@@ -7,6 +7,8 @@ different metadata keys, share one schema and nothing is dropped by schema infer
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 from datatrove.data import Document
 from datatrove.pipeline.readers import JsonlReader, ParquetReader
@@ -16,6 +18,11 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 FORMATS = ("parquet", "jsonl")
 SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl.gz"}
+
+
+def show_progress() -> bool:
+    """Progress bars only on an interactive terminal, never in CI logs."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
 
 
 def _parquet_schema():
@@ -65,6 +72,7 @@ def make_writer(
 
 def make_reader(folder: str, fmt: str = "parquet", **kwargs) -> BaseDiskReader:
     """A datatrove reader of the documents in an intermediate folder (`<folder>/<source>/<file>`)."""
+    kwargs.setdefault("doc_progress", show_progress())
     if fmt == "parquet":
         reader: BaseDiskReader = ParquetReader(folder, glob_pattern="*/*.parquet", **kwargs)
     elif fmt == "jsonl":

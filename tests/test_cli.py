@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 
 from medcorpus.cli import main
@@ -48,3 +50,12 @@ def test_stage_commands_chain(tmp_path, shared_data):
     result = invoke("mix", str(mix), "-o", str(tmp_path / "mixed"))
     assert result.exit_code == 0, result.output
     assert invoke("manifest", "verify", str(tmp_path / "mixed" / "manifest.json")).exit_code == 0
+
+
+def test_example_config_runs(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "demo.yaml"
+    result = invoke("run", str(example), "-o", str(tmp_path / "run"), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert invoke("manifest", "verify", str(tmp_path / "run" / "manifest.json")).exit_code == 0
+    again = invoke("run", str(example), "-o", str(tmp_path / "run"))
+    assert again.exit_code == 2 and "--resume" in again.output

@@ -13,9 +13,11 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers.base import BaseReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
+from tqdm import tqdm
 
 from medcorpus.documents import url_hash
 from medcorpus.inputs import expand_inputs
+from medcorpus.io import show_progress
 
 # Errors that make the rest of a file unreadable; anything else is a bug and propagates.
 FILE_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, SyntaxError)
@@ -67,7 +69,8 @@ class SourceReader(BaseReader):
         self._rank = rank
         shard = self.files[rank::world_size]
         writer = self.exclusion_writer or contextlib.nullcontext()
-        with writer as excluded:
+        progress = tqdm(desc=self.source, unit="doc", disable=not show_progress())
+        with writer as excluded, progress:
             self._excluded = excluded
             emitted = 0
             for path in shard:
@@ -78,6 +81,7 @@ class SourceReader(BaseReader):
                             return
                         self.update_doc_stats(document)
                         emitted += 1
+                        progress.update()
                         yield document
                 except FILE_ERRORS as error:
                     self.reject(path, f"unreadable_file:{type(error).__name__}")
