@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from medcorpus.config import SlurmConfig
+from medcorpus.config import ConfigError, SlurmConfig
 from medcorpus.stages import Stage
 
 EXECUTORS = ("local", "ray", "slurm")
+
+
+def check_executor(executor: str) -> None:
+    """Fail before any work when the executor cannot run here."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    if executor == "slurm" and shutil.which("sbatch") is None:
+        raise ConfigError("--executor slurm: sbatch not found on PATH (run from a Slurm login node)")
 
 
 def build_executors(
@@ -65,6 +74,7 @@ def run_stages(
     slurm: SlurmConfig | None = None,
 ) -> None:
     """Run (local, Ray) or submit (Slurm) the stages in order."""
+    check_executor(executor)
     if executor == "ray":
         import ray
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from medcorpus.config import STEP_ORDER, ConfigError, RunConfig
-from medcorpus.executors import run_stages
+from medcorpus.executors import check_executor, run_stages
 from medcorpus.inputs import expand_inputs
 from medcorpus.manifest import ManifestWriter
 from medcorpus.sources import reader_class
@@ -78,6 +78,7 @@ def run(
     overwrite: bool = False,
 ) -> list[Stage]:
     """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
+    check_executor(executor)
     if workers is not None:
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)
