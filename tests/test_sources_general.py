@@ -9,6 +9,7 @@ from pathlib import Path
 
 import fsspec.compression
 import pytest
+from helpers import read_all
 
 import medcorpus
 from medcorpus.documents import url_hash
@@ -18,19 +19,6 @@ from medcorpus.sources.general import GeneralReader
 SAMPLE = Path(medcorpus.__file__).parent / "sample_inputs" / "general" / "sample_redpajama.jsonl"
 DOLMA = Path("general/dolma_test_data")
 TEXT = "A plain sentence about the weather, long enough to be a document of its own for this test."
-
-
-def read_all(reader):
-    """All documents of a reader, and the (reason, doc_id) of every record it rejected."""
-    rejects = []
-    original = reader.reject
-
-    def record(path, reason, doc_id=None):
-        rejects.append((reason, doc_id))
-        original(path, reason, doc_id)
-
-    reader.reject = record
-    return list(reader.run()), rejects
 
 
 def test_registered_under_its_cli_name():

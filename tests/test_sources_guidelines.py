@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from helpers import read_all
 
 import medcorpus
 from medcorpus.documents import url_hash
@@ -58,19 +59,6 @@ NGC_CLUTTER = [
     "Expand All",
     "View Summary",
 ]
-
-
-def read_all(reader):
-    """All documents of a reader, and the (reason, doc_id) of every record it rejected."""
-    rejects = []
-    original = reader.reject
-
-    def record(path, reason, doc_id=None):
-        rejects.append((reason, doc_id))
-        original(path, reason, doc_id)
-
-    reader.reject = record
-    return list(reader.run()), rejects
 
 
 def flat(text: str) -> str:

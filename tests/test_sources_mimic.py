@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from datatrove.utils.logging import logger
+from helpers import read_all
 
 import medcorpus
 from medcorpus.sources import reader_class
@@ -21,19 +22,6 @@ SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs" / "mimic"
 HEADER3 = ",".join(f'"{c.upper()}"' for c in MIMIC3_COLUMNS)
 NOTE = "Patient resting comfortably overnight. Vital signs stable, lungs clear, plan to continue current therapy."
 CXR_REL = "files/p10/p10000032/s50414267.txt"
-
-
-def read_all(reader):
-    """All documents of a reader, and the (reason, doc_id) of every record it rejected."""
-    rejects = []
-    original = reader.reject
-
-    def record(path, reason, doc_id=None):
-        rejects.append((reason, doc_id))
-        original(path, reason, doc_id)
-
-    reader.reject = record
-    return list(reader.run()), rejects
 
 
 def mimic3_row(row_id, text=NOTE, category="Nursing", iserror="", columns=11) -> list[str]:

@@ -11,6 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers import read_all
 
 import medcorpus
 from medcorpus.sources import reader_class
@@ -21,19 +22,6 @@ SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs"
 PMC_SAMPLES = SAMPLES / "pmc"
 SENTENCE = "The cohort was followed for five years and every admission was reviewed by two clinicians. "
 PARAGRAPH = f"<p>{SENTENCE * 8}</p>"
-
-
-def read_all(reader):
-    """All documents of a reader, and the (reason, doc_id) of every record it rejected."""
-    rejects = []
-    original = reader.reject
-
-    def record(path, reason, doc_id=None):
-        rejects.append((reason, doc_id))
-        original(path, reason, doc_id)
-
-    reader.reject = record
-    return list(reader.run()), rejects
 
 
 def article(pmc: str | None = "PMC42", body: str | None = None, doctype: str = "", extra_meta: str = "") -> str:

@@ -9,6 +9,7 @@ import resource
 from pathlib import Path
 
 import pytest
+from helpers import read_all
 from lxml import etree
 
 import medcorpus
@@ -23,19 +24,6 @@ HEADER = (
     '"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_190101.dtd">\n'
 )
 LONG = "Participants were followed for two years and outcomes were recorded at every visit by trained staff. " * 4
-
-
-def read_all(reader):
-    """All documents of a reader, and the (reason, doc_id) of every record it rejected."""
-    rejects = []
-    original = reader.reject
-
-    def record(path, reason, doc_id=None):
-        rejects.append((reason, doc_id))
-        original(path, reason, doc_id)
-
-    reader.reject = record
-    return list(reader.run()), rejects
 
 
 def citation(pmid: str, abstract: str = LONG, language: str = "eng", types: tuple[str, ...] = ("Journal Article",)):
