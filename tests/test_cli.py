@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -59,3 +60,14 @@ def test_example_config_runs(tmp_path):
     assert invoke("manifest", "verify", str(tmp_path / "run" / "manifest.json")).exit_code == 0
     again = invoke("run", str(example), "-o", str(tmp_path / "run"))
     assert again.exit_code == 2 and "--resume" in again.output
+
+
+def test_jsonl_intermediates(tmp_path):
+    samples = Path(__file__).resolve().parents[1] / "medcorpus" / "sample_inputs" / "general"
+    out = tmp_path / "general"
+    result = invoke("sources", "general", str(samples), "-o", str(out), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert list(out.glob("*/*.jsonl.gz")) and not list(out.glob("*/*.parquet"))
+    assert invoke("curate", "dedup", str(out), "-o", str(tmp_path / "dedup")).exit_code == 0
+    manifest = json.loads((tmp_path / "dedup" / "manifest.json").read_text())
+    assert manifest["stages"][0]["removed"]["general"] == {"exact_duplicate": 1}
