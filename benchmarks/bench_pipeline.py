@@ -32,8 +32,11 @@ def config(out: Path, workers: int) -> dict:
             "guidelines": {"type": "guidelines", "inputs": [str(DATA / "guidelines")], "options": {"site": "bench"}},
             "general": {"type": "general", "inputs": [str(DATA / "general")], "options": {"name": "dolma"}},
         },
-        "curation": {"deid": None, "quality": {},
-                     "decontam": {"benchmarks": [str(DATA / "benchmarks" / "pubmedqa" / "ori_pqal.json")]}},
+        "curation": {
+            "deid": None,
+            "quality": {},
+            "decontam": {"benchmarks": [str(DATA / "benchmarks" / "pubmedqa" / "ori_pqal.json")]},
+        },
         "mix": {"ratios": {"biomedical": 15, "general": 4}},
     }
 
@@ -63,9 +66,11 @@ def main() -> None:
         rate = f"{docs / seconds:,.0f}" if docs else "-"
         print(f"{stage.name:<10}{seconds:>9.1f}{docs:>10}{rate:>10}", flush=True)
     manifest = json.loads((out / "manifest.json").read_text())
-    print(f"total {time.perf_counter() - total:.1f}s; mixed tokens {manifest['mix']['total_tokens']:,}; "
-          f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
-          f"of its workers {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"total {time.perf_counter() - total:.1f}s; mixed tokens {manifest['mix']['total_tokens']:,}; "
+        f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
+        f"of its workers {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
+    )
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
 
