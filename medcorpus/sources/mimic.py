@@ -103,6 +103,17 @@ class MimicReader(SourceReader):
             yield from self._read_csv(path)
 
     # --- filters -----------------------------------------------------------------------------------------
+    def _note_text(self, path: str, doc_id: str, raw: str, *names: str) -> str | None:
+        """The cleaned text of a note that passes the category filter and is not empty; else reject it."""
+        if not self._keep_category(*names):
+            self.reject(path, "category_filtered", doc_id)
+            return None
+        text = _clean(raw)
+        if not text.strip():
+            self.reject(path, "empty_text", doc_id)
+            return None
+        return text
+
     def _keep_category(self, *names: str | None) -> bool:
         wanted = {n.strip().lower() for n in names if n}
         if wanted & self.drop_categories:
@@ -151,12 +162,8 @@ class MimicReader(SourceReader):
             self.reject(path, "iserror", doc_id)
             return None
         category = fields["category"].strip()
-        if not self._keep_category(category):
-            self.reject(path, "category_filtered", doc_id)
-            return None
-        text = _clean(fields["text"])
-        if not text.strip():
-            self.reject(path, "empty_text", doc_id)
+        text = self._note_text(path, doc_id, fields["text"], category)
+        if text is None:
             return None
         return make_document(
             text, doc_id, "mimic3", self.category, LICENSE, restricted=True,
@@ -171,12 +178,8 @@ class MimicReader(SourceReader):
         doc_id = f"mimic4:{note_id}"
         note_type = fields["note_type"].strip().upper()
         category = MIMIC4_NOTE_TYPES.get(note_type, note_type)
-        if not self._keep_category(category, note_type):
-            self.reject(path, "category_filtered", doc_id)
-            return None
-        text = _clean(fields["text"])
-        if not text.strip():
-            self.reject(path, "empty_text", doc_id)
+        text = self._note_text(path, doc_id, fields["text"], category, note_type)
+        if text is None:
             return None
         return make_document(
             text, doc_id, "mimic4", self.category, LICENSE, restricted=True,
@@ -219,16 +222,13 @@ class MimicReader(SourceReader):
         if len(data) > self.max_report_bytes:
             self.reject(path, "oversized", doc_id)
             return None
-        if not self._keep_category("Radiology", "CXR"):
-            self.reject(path, "category_filtered", doc_id)
-            return None
         try:
-            text = _clean(data.decode("utf-8"))
+            raw = data.decode("utf-8")
         except UnicodeDecodeError:
             self.reject(path, "bad_row", doc_id)
             return None
-        if not text.strip():
-            self.reject(path, "empty_text", doc_id)
+        text = self._note_text(path, doc_id, raw, "Radiology", "CXR")
+        if text is None:
             return None
         return make_document(
             text, doc_id, "mimiccxr", self.category, LICENSE, restricted=True,
