@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import fsspec
 from fsspec.core import url_to_fs
 
@@ -36,5 +38,8 @@ def expand_inputs(inputs: list[str] | tuple[str, ...], suffixes: tuple[str, ...]
 
 
 def open_input(path: str, mode: str = "rb"):
-    """Open an input file, decompressing by its suffix (.gz, .bz2, .zst, ...)."""
-    return fsspec.open(path, mode, compression="infer").open()
+    """Open an input file, decompressing by its suffix (.gz, .bz2, .zst, ...); binary handles iterate by line."""
+    handle = fsspec.open(path, "rb", compression="infer").open()
+    if not isinstance(handle, io.BufferedIOBase):  # zstandard's reader cannot iterate lines by itself
+        handle = io.BufferedReader(handle)
+    return handle if mode == "rb" else io.TextIOWrapper(handle, encoding="utf-8")

@@ -7,8 +7,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import fsspec.compression
-import pytest
 from helpers import read_all
 
 import medcorpus
@@ -143,13 +141,13 @@ def test_compressed_inputs_and_limit(tmp_path):
     assert len(list(GeneralReader([str(tmp_path)], limit=3).run())) == 3
 
 
-def test_zstd_input(tmp_path):
+def test_zstd_input_and_corrupt_zstd(tmp_path):
+    import zstandard
+
     path = tmp_path / "part.jsonl.zst"
-    if "zstd" in fsspec.compression.compr:
-        zstandard = pytest.importorskip("zstandard")
-        path.write_bytes(zstandard.ZstdCompressor().compress(json.dumps({"text": TEXT}).encode()))
-        assert [d.text for d in GeneralReader([str(path)]).run()] == [TEXT]
-    else:  # without the optional zstandard package the file is rejected whole, not read as garbage lines
-        path.write_bytes(b"\x28\xb5\x2f\xfd not really zstd")
-        docs, rejects = read_all(GeneralReader([str(path)]))
-        assert docs == [] and rejects == [("zstd_unavailable", None)]
+    path.write_bytes(zstandard.ZstdCompressor().compress(json.dumps({"text": TEXT}).encode()))
+    assert [d.text for d in GeneralReader([str(path)]).run()] == [TEXT]
+    broken = tmp_path / "broken.jsonl.zst"
+    broken.write_bytes(b"\x28\xb5\x2f\xfd not really zstd")
+    docs, rejects = read_all(GeneralReader([str(broken)]))
+    assert docs == [] and len(rejects) == 1 and rejects[0][1] is None

@@ -11,19 +11,14 @@ import lzma
 import os
 from collections.abc import Iterable, Iterator
 
-import fsspec.compression
 import orjson
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
+from zstandard import ZstdError
 
 from medcorpus.documents import make_document, url_hash
 from medcorpus.inputs import open_input
 from medcorpus.sources.base import SourceReader
-
-try:  # zstd input needs the optional `zstandard` package
-    from zstandard import ZstdError
-except ImportError:  # pragma: no cover - depends on the environment
-    ZstdError = lzma.LZMAError
 
 DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)
 URL_KEYS = ("url", "warc_url", "source_url", "link")
@@ -78,9 +73,6 @@ class GeneralReader(SourceReader):
         self.text_key = text_key
 
     def read_file(self, path: str) -> Iterator[Document]:
-        if path.endswith(".zst") and "zstd" not in fsspec.compression.compr:
-            self.reject(path, "zstd_unavailable")
-            return
         file_key = url_hash(os.path.basename(path))
         try:
             for number, raw in self._records(path):
