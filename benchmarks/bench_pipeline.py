@@ -17,6 +17,7 @@ from pathlib import Path
 from medcorpus.config import validate
 from medcorpus.executors import run_stages
 from medcorpus.runner import plan_run, prepare_output
+from medcorpus.stats import read_counts
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -61,8 +62,7 @@ def main() -> None:
         started = time.perf_counter()
         run_stages([stage], "local", args.workers)
         seconds = time.perf_counter() - started
-        counts = [json.loads(path.read_text()) for path in Path(stage.output).glob("stats/**/*.json")]
-        docs = sum(row.get("documents", 0) for count in counts for row in count.values())
+        docs = sum(row.get("documents", 0) for row in read_counts(Path(stage.output) / "stats").values())
         rate = f"{docs / seconds:,.0f}" if docs else "-"
         print(f"{stage.name:<10}{seconds:>9.1f}{docs:>10}{rate:>10}", flush=True)
     manifest = json.loads((out / "manifest.json").read_text())

@@ -81,13 +81,11 @@ def summary_table(manifest: dict) -> str:
 
 def public_window(shards: Path, seq_len: int, seed: int) -> np.ndarray | None:
     """The first training window, in the loader's order, holding no clinical text (safe to print)."""
-    from medcorpus.tokenize.shards import ShardReader, list_shards
     from medcorpus.train import PackedWindows
 
-    readers = [ShardReader(prefix) for prefix in list_shards(str(shards))]
-    categories = [category for reader in readers for category in reader.categories]
-    ends = np.cumsum(np.concatenate([reader.lengths for reader in readers]))
     windows = PackedWindows([str(shards)], seq_len=seq_len, seed=seed)
+    categories = [category for reader in windows.shards for category in reader.categories]
+    ends = np.cumsum(np.concatenate([reader.lengths for reader in windows.shards]))
     for index in windows.order(0):
         start = int(index) * seq_len
         first, last = np.searchsorted(ends, [start, start + seq_len], side="right")

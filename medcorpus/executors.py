@@ -11,11 +11,11 @@ from medcorpus.stages import Stage
 EXECUTORS = ("local", "ray", "slurm")
 
 
-def check_executor(executor: str) -> None:
-    """Fail before any work when the executor cannot run here."""
+def check_executor(executor: str, submit: bool = True) -> None:
+    """Fail before any work when the executor is unknown or (with `submit`) cannot run here."""
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-    if executor == "slurm" and shutil.which("sbatch") is None:
+    if submit and executor == "slurm" and shutil.which("sbatch") is None:
         raise ConfigError("--executor slurm: sbatch not found on PATH (run from a Slurm login node)")
 
 
@@ -27,8 +27,7 @@ def build_executors(
     slurm: SlurmConfig | None = None,
 ):
     """One datatrove executor per pipeline of every stage, chained with `depends`; returns the last."""
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    check_executor(executor, submit=False)
     previous = None
     for stage in stages:
         for i, (steps, tasks) in enumerate(stage.pipelines):
@@ -43,7 +42,9 @@ def build_executors(
             if executor == "local":
                 from datatrove.executor import LocalPipelineExecutor
 
-                previous = LocalPipelineExecutor(**common, workers=min(workers, tasks), start_method="fork")
+                # fork: workers start in milliseconds instead of re-importing everything (forkserver)
+                common["start_method"] = "fork"
+                previous = LocalPipelineExecutor(**common, workers=min(workers, tasks))
             elif executor == "ray":
                 from datatrove.executor.ray import RayPipelineExecutor
 

@@ -85,14 +85,12 @@ def curation_stage(
     def readers() -> list[PipelineStep]:
         return [make_reader(folder, fmt) for folder in inputs]
 
-    excluded = make_writer(str(Path(out) / "excluded"), fmt, reason=f"{step}")
+    excluded = make_writer(str(Path(out) / "excluded"), fmt, reason="exact_duplicate" if step == "dedup" else step)
     tail = [_counter(out, tokenizer), make_writer(out, fmt)]
     if step == "dedup":
+        work = Path(out) / "work"
         signature, find, drop = exact_dedup_steps(
-            str(Path(out) / "work" / "signatures"),
-            str(Path(out) / "work" / "duplicates"),
-            **params,
-            exclusion_writer=make_writer(str(Path(out) / "excluded"), fmt, reason="exact_duplicate"),
+            str(work / "signatures"), str(work / "duplicates"), **params, exclusion_writer=excluded
         )
         return Stage(step, out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])
     return Stage(step, out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
