@@ -147,6 +147,9 @@ def resolve_paths(raw: dict, base: Path) -> dict:
     for source in (raw.get("sources") or {}).values():
         if isinstance(source, dict) and isinstance(source.get("inputs"), list):
             source["inputs"] = [fix(str(item)) for item in source["inputs"]]
+        options = source.get("options") if isinstance(source, dict) else None
+        if isinstance(options, dict) and isinstance(options.get("pmc_folders"), list):
+            options["pmc_folders"] = [fix(str(item)) for item in options["pmc_folders"]]
     decontam = (raw.get("curation") or {}).get("decontam")
     if isinstance(decontam, dict) and isinstance(decontam.get("benchmarks"), list):
         decontam["benchmarks"] = [fix(str(item)) for item in decontam["benchmarks"]]

@@ -42,14 +42,38 @@ def _counter(out: str, tokenizer: TokenizerConfig | None, sub: str = "") -> Stag
 def source_stage(
     sources: dict[str, SourceConfig], out: str, fmt: str, tasks: int, tokenizer: TokenizerConfig | None
 ) -> Stage:
-    """Read every configured source (one pipeline each) into intermediate documents."""
+    """Read every configured source (one pipeline each) into intermediate documents.
+
+    PubMed sources are read into `work/` first; once every source is read (PMC included),
+    their update semantics and PMC links are resolved and the kept documents written out.
+    """
     stage = Stage("sources", out)
+    pmc_output = [str(Path(out) / "pmc")] if any(s.type == "pmc" for s in sources.values()) else []
+    resolutions: list[tuple[list[PipelineStep], int]] = []
     for name, source in sources.items():
         filename = "${source}/" + name + "_${rank}"
         excluded = make_writer(str(Path(out) / "excluded"), fmt, filename)
         reader = reader_class(source.type)(source.inputs, exclusion_writer=excluded, **source.options)
-        steps = [reader, _counter(out, tokenizer, name), make_writer(out, fmt, filename)]
-        stage.pipelines.append((steps, max(1, min(tasks, len(reader.files)))))
+        count = max(1, min(tasks, len(reader.files)))
+        tail = [_counter(out, tokenizer, name), make_writer(out, fmt, filename)]
+        if source.type == "pubmed" and (reader.apply_updates or reader.drop_with_pmc_full_text):
+            from medcorpus.sources.pubmed_resolver import PubMedResolver
+            from medcorpus.sources.pubmed_updates import RESOLVED_FILE, ResolveVersions, VersionLedger
+
+            work = Path(out) / "work" / name
+            if reader.apply_updates:
+                reader.ledger = VersionLedger(str(work / "ledger"))
+            stage.pipelines.append(([reader, make_writer(str(work / "documents"), fmt, filename)], count))
+            pmc = pmc_output + reader.pmc_folders if reader.drop_with_pmc_full_text else []
+            resolved = str(work / RESOLVED_FILE)
+            dropped = make_writer(str(Path(out) / "excluded"), fmt, "${source}/" + name + "_resolved_${rank}")
+            resolutions.append(([ResolveVersions(str(work / "ledger"), resolved, pmc)], 1))
+            resolutions.append(
+                ([make_reader(str(work / "documents"), fmt), PubMedResolver(resolved, dropped), *tail], count)
+            )
+        else:
+            stage.pipelines.append(([reader, *tail], count))
+    stage.pipelines += resolutions
     return stage
 
 

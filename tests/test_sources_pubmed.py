@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import re
 import resource
 from pathlib import Path
@@ -15,7 +14,7 @@ from lxml import etree
 import medcorpus
 from medcorpus.sources import reader_class
 from medcorpus.sources.pubmed import PubMedReader
-from medcorpus.sources.xmlsafe import flatten_text, iter_elements
+from medcorpus.sources.xmlsafe import flatten_text
 
 SAMPLE = Path(medcorpus.__file__).parent / "sample_inputs" / "pubmed" / "sample_pubmed.xml"
 HEADER = (
@@ -68,17 +67,6 @@ def test_flatten_text_inline_markup(xml, expected):
 def test_flatten_text_none_and_empty():
     assert flatten_text(None) == ""
     assert flatten_text(etree.fromstring("<a/>")) == ""
-
-
-def test_iter_elements_frees_each_element_after_use():
-    xml = b"<set>" + b"".join(b"<r><v>%d</v></r>" % i for i in range(5)) + b"</set>"
-    seen = []
-    for element in iter_elements(io.BytesIO(xml), "r"):
-        seen.append(element)
-        assert element.findtext("v") == str(len(seen) - 1)
-        previous = element.getprevious()
-        assert previous is None or previous.getprevious() is None  # older records were dropped from the tree
-    assert all(len(element) == 0 and element.text is None for element in seen)  # each was cleared after use
 
 
 def test_sample_file_documents_and_rejects():
@@ -190,12 +178,13 @@ def test_external_entity_is_never_expanded(tmp_path):
         '<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [\n'
         f'  <!ENTITY xxe SYSTEM "file://{secret}">\n  <!ENTITY pw SYSTEM "file:///etc/passwd">\n]>\n'
     )
-    path = write_set(tmp_path / "a.xml", citation("1", abstract=LONG + " &xxe; middle &pw; end."), doctype=doctype)
+    hostile = citation("1", abstract=LONG + " &xxe; middle &pw; end.")
+    path = write_set(tmp_path / "a.xml", hostile, citation("2"), doctype=doctype)
     docs, rejects = read_all(PubMedReader([str(path)]))
-    assert rejects == []
-    assert [d.id for d in docs] == ["pubmed:1"]
-    assert "TOP-SECRET" not in docs[0].text and "root:" not in docs[0].text
-    assert docs[0].text.endswith("middle end.")
+    # each record is parsed on its own, where the entities are undeclared: the record is refused, never expanded
+    assert rejects == [("malformed_xml", None)]
+    assert [d.id for d in docs] == ["pubmed:2"]
+    assert all("TOP-SECRET" not in d.text and "root:" not in d.text for d in docs)
 
 
 def test_billion_laughs_does_not_blow_up(tmp_path):
@@ -228,6 +217,7 @@ def test_gzip_and_plain_read_identically(tmp_path):
     path.write_bytes(gzip.compress(SAMPLE.read_bytes()))
     plain, _ = read_all(PubMedReader([str(SAMPLE)]))
     packed, _ = read_all(PubMedReader([str(path)]))
+    assert [d.metadata.pop("file") for d in plain + packed] == ["sample_pubmed.xml"] * 10 + ["s.xml.gz"] * 10
     assert [(d.id, d.text, d.metadata) for d in plain] == [(d.id, d.text, d.metadata) for d in packed]
 
 
@@ -272,8 +262,10 @@ def test_real_baseline_full_file(shared_data):
     permissive = PubMedReader([path], languages=None, exclude_publication_types=(), min_abstract_chars=0)
     docs, rejects = read_all(permissive)
     # SOURCES.md: 30,000 records, 14,832 with an abstract
-    assert len(docs) == 14_832
-    assert len(rejects) == 30_000 - 14_832 and {reason for reason, _ in rejects} == {"no_abstract"}
+    assert sum(d.metadata["abstract_source"] == "medline" for d in docs) == 14_832
+    # 39 more records have no Abstract but an English OtherAbstract (PIP, Population Information Program)
+    assert {d.metadata["abstract_source"] for d in docs} == {"medline", "PIP"} and len(docs) == 14_832 + 39
+    assert len(rejects) == 30_000 - len(docs) and {reason for reason, _ in rejects} == {"no_abstract"}
     assert len({d.id for d in docs}) == len(docs)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 300, f"peak RSS grew by {grown_mb:.0f} MB reading a 174 MB file"
@@ -281,4 +273,6 @@ def test_real_baseline_full_file(shared_data):
     docs, rejects = read_all(PubMedReader([path]))
     assert len(docs) + len(rejects) == 30_000
     assert all(d.metadata["language"] == "eng" and len(d.text) > 200 for d in docs)
-    assert sum(reason == "language:ger" for reason, _ in rejects) > 1000
+    # MEDLINE's Abstract is English whatever the article's language: German articles' abstracts are kept
+    german = [d for d in docs if d.metadata["article_languages"] == ["ger"]]
+    assert len(german) > 900 and not any(d.metadata["title"].startswith("[") for d in german)

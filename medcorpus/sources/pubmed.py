@@ -1,25 +1,41 @@
 """PubMed/MEDLINE citations (`PubmedArticleSet` XML, plain or gzipped): title and abstract per article.
 
-Files are parsed streaming, one `PubmedArticle` at a time, so a 174 MB baseline file needs
-little memory. Text layout: the title, a blank line, then the abstract; a structured abstract
-keeps each section label as a heading on its own line ("BACKGROUND:") above its text, with a
-blank line between sections. Abstracts stay the publishers' copyright, so the license is
-"pubmed-citation" and the `copyright` statement, when given, is kept in the metadata.
+Files are cut into records at the byte level and each record is parsed on its own
+(`xmlrecords`), so memory stays flat on a 174 MB baseline file and one malformed record is
+skipped without losing the rest of the file. Text layout: the title, a blank line, then the
+abstract; a structured abstract keeps each section label as a heading on its own line
+("BACKGROUND:") above its text, with a blank line between sections. A title NLM translated
+into English comes in square brackets, which are removed. Abstracts stay the publishers'
+copyright, so the license is "pubmed-citation" and the `copyright` statement is kept.
+
+MEDLINE's `Abstract` is the English abstract; abstracts in other languages, or from other
+providers, are `OtherAbstract` elements, kept in the `other_abstracts` metadata. The language
+filter applies to the abstract the text is made of; an article without an `Abstract` is
+written from its first `OtherAbstract` in a kept language. `article_languages` are the
+languages of the full article.
+
+Update files: `DeleteCitation` PMIDs and records of PMIDs seen again are noted in a version
+ledger (when the stage gives one, see `pubmed_updates`); a later pass keeps only each PMID's
+latest record.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from lxml import etree
 
 from medcorpus.documents import make_document
-from medcorpus.inputs import open_input
+from medcorpus.inputs import InputError, open_input
 from medcorpus.sources.base import SourceReader
-from medcorpus.sources.xmlsafe import flatten_text, is_number, iter_elements
+from medcorpus.sources.pubmed_updates import FileEvents, VersionLedger
+from medcorpus.sources.xmlrecords import RecordError, iter_records
+from medcorpus.sources.xmlsafe import flatten_text, is_number, parse_bytes
 
 # Publication types that are not articles in their own right, or whose content was withdrawn.
 DEFAULT_EXCLUDED_PUBLICATION_TYPES = (
@@ -32,6 +48,8 @@ DEFAULT_EXCLUDED_PUBLICATION_TYPES = (
 LICENSE = "pubmed-citation"
 _ARTICLE_YEAR = "ArticleDate/Year"
 _YEAR = re.compile(r"\b(1[5-9]\d\d|2\d\d\d)\b")
+_TRANSLATED = re.compile(r"\[(.+)\]([.?!]?)")
+RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 
 
 def _slug(value: str) -> str:
@@ -49,6 +67,25 @@ def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
     return flatten_text(element) or None
+
+
+def _layout(sections: list[tuple[str, str]]) -> str:
+    """Abstract sections as text: each label a heading line above its paragraph."""
+    return "\n\n".join(f"{label}:\n{body}" if label else body for label, body in sections)
+
+
+def _title(article: etree._Element) -> str:
+    """The article title; a title NLM translated ("[Title in English].") loses its brackets."""
+    title = flatten_text(article.find("ArticleTitle")) or flatten_text(article.find("VernacularTitle"))
+    match = _TRANSLATED.fullmatch(title)
+    if match is None:
+        return title
+    depth = 1  # the opening bracket must enclose everything: "[3H]thymidine uptake [in rats]." keeps its own
+    for char in match.group(1):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth == 0:
+            return title
+    return match.group(1) + match.group(2)
 
 
 def _book_id(element: etree._Element) -> str | None:
@@ -72,32 +109,69 @@ class PubMedReader(SourceReader):
         min_abstract_chars: int = 200,
         languages: Iterable[str] | None = ("eng",),
         exclude_publication_types: Iterable[str] = DEFAULT_EXCLUDED_PUBLICATION_TYPES,
+        max_record_bytes: int = 16 * 2**20,
+        apply_updates: bool = True,
+        drop_with_pmc_full_text: bool = True,
+        pmc_folders: Iterable[str] = (),
     ):
-        """`languages`: PubMed language codes to keep (None or empty keeps all); an article passes when
-        any of its languages is listed. `exclude_publication_types` are matched case-insensitively."""
+        """`languages`: PubMed codes of the abstract languages to keep (None or empty keeps all).
+        `exclude_publication_types` are matched case-insensitively. The last three options are
+        applied by the stage after reading (`pubmed_updates`): keep only each PMID's latest record
+        and honour DeleteCitation; drop abstracts whose full text PMC gives in the same run, or in
+        `pmc_folders` (document folders written by `medcorpus sources pmc`)."""
         super().__init__(inputs, exclusion_writer=exclusion_writer, limit=limit)
         self.min_abstract_chars = min_abstract_chars
         self.languages = frozenset(code.lower() for code in languages or ())
         self.excluded_types = {value.lower(): _slug(value) for value in exclude_publication_types}
+        self.max_record_bytes = max_record_bytes
+        self.apply_updates = apply_updates
+        self.drop_with_pmc_full_text = drop_with_pmc_full_text
+        self.pmc_folders = [str(folder) for folder in pmc_folders]
+        for folder in self.pmc_folders:
+            if not Path(folder).is_dir():
+                raise InputError(f"pmc_folders: folder not found: {folder}")
+        self.ledger: VersionLedger | None = None  # set by the stage when updates are applied
 
     def read_file(self, path: str) -> Iterator[Document]:
-        with open_input(path) as stream:
-            try:
-                for element in iter_elements(stream, ("PubmedArticle", "PubmedBookArticle")):
-                    if element.tag == "PubmedBookArticle":  # NCBI Bookshelf records: no journal abstract to take
-                        self.reject(path, "book_article", _book_id(element))
-                        continue
-                    document = self._convert(path, element)
+        name = os.path.basename(path)
+        events = self.ledger.file(name) if self.ledger is not None else None
+        try:
+            with open_input(path) as stream:
+                for position, record in enumerate(iter_records(stream, RECORD_TAGS, self.max_record_bytes)):
+                    document = self._record(path, record, position, events)
                     if document is not None:
+                        document.metadata.update(file=name, record=position)
                         yield document
-            except etree.XMLSyntaxError:
-                self.reject(path, "malformed_xml")
+        finally:  # a file cut short still notes the records it gave
+            if events is not None:
+                events.close()
 
-    def _convert(self, path: str, element: etree._Element) -> Document | None:
+    def _record(self, path: str, record, position: int, events: FileEvents | None) -> Document | None:
+        """The document of one cut-out record, or None (rejected, or not an article)."""
+        if isinstance(record, RecordError):
+            self.reject(path, record.reason)
+            return None
+        tag, data = record
+        try:
+            element = parse_bytes(data)
+        except etree.XMLSyntaxError:
+            self.reject(path, "malformed_xml")
+            return None
+        if tag == "DeleteCitation":
+            if events is not None:
+                events.delete([p for e in element.iterfind("PMID") if is_number(p := (e.text or "").strip())], position)
+            return None
+        if tag == "PubmedBookArticle":  # NCBI Bookshelf records: no journal abstract to take
+            self.reject(path, "book_article", _book_id(element))
+            return None
+        pmid = (element.findtext("MedlineCitation/PMID") or "").strip()
+        if events is not None and is_number(pmid):
+            events.record(pmid, position)
+        return self._convert(path, element, pmid)
+
+    def _convert(self, path: str, element: etree._Element, pmid: str) -> Document | None:
         """One `PubmedArticle` as a Document, or None after rejecting it."""
         citation = element.find("MedlineCitation")
-        pmid_element = citation.find("PMID") if citation is not None else None
-        pmid = (pmid_element.text or "").strip() if pmid_element is not None else ""
         article = citation.find("Article") if citation is not None else None
         if not is_number(pmid) or article is None:
             self.reject(path, "malformed_record", f"pubmed:{pmid}" if is_number(pmid) else None)
@@ -108,21 +182,22 @@ class PubMedReader(SourceReader):
             if publication_type.lower() in self.excluded_types:
                 self.reject(path, f"publication_type:{self.excluded_types[publication_type.lower()]}", doc_id)
                 return None
-        languages = [code for e in article.iterfind("Language") if (code := (e.text or "").strip().lower())]
-        if self.languages and not self.languages.intersection(languages):
-            self.reject(path, f"language:{languages[0] if languages else 'und'}", doc_id)
-            return None
-        sections = self._abstract_sections(article)
-        if not sections:
-            self.reject(path, "no_abstract", doc_id)
-            return None
+        others = self._other_abstracts(citation)
+        sections, language, provider = self._abstract_sections(article.find("Abstract")), "eng", "medline"
+        if not sections or not self._keeps(language):
+            kept = [other for other in others if self._keeps(other["language"])]
+            if not kept:
+                found = ([language] if sections else []) + [other["language"] for other in others]
+                self.reject(path, f"language:{found[0]}" if found else "no_abstract", doc_id)
+                return None
+            sections, language, provider = kept[0]["sections"], kept[0]["language"], kept[0]["type"] or "other"
         if sum(len(body) for _, body in sections) < self.min_abstract_chars:
             self.reject(path, "abstract_too_short", doc_id)
             return None
-        abstract = "\n\n".join(f"{label}:\n{body}" if label else body for label, body in sections)
-        title = flatten_text(article.find("ArticleTitle")) or flatten_text(article.find("VernacularTitle"))
+        abstract = _layout(sections)
+        title = _title(article)
         text = f"{title}\n\n{abstract}" if title else abstract
-        version = pmid_element.get("Version", "").strip()
+        version = (citation.find("PMID").get("Version") or "").strip()
         return make_document(
             text,
             doc_id,
@@ -132,7 +207,9 @@ class PubMedReader(SourceReader):
             pmid=pmid,
             pmid_version=int(version) if is_number(version) else None,
             title=title or None,
-            language=languages[0] if languages else None,
+            language=language,
+            abstract_source=provider,
+            article_languages=[code for e in article.iterfind("Language") if (code := (e.text or "").strip().lower())],
             journal=_text(article.find("Journal/Title")) or _text(article.find("Journal/ISOAbbreviation")),
             year=self._year(article),
             publication_types=publication_types,
@@ -140,13 +217,31 @@ class PubMedReader(SourceReader):
             doi=self._article_id(element, "doi") or _text(article.find("ELocationID[@EIdType='doi']")),
             pmcid=self._pmcid(element),
             copyright=_text(article.find("Abstract/CopyrightInformation")),
+            other_abstracts=[
+                {"language": o["language"], "type": o["type"], "text": _layout(o["sections"])} for o in others
+            ],
         )
 
+    def _keeps(self, language: str) -> bool:
+        return not self.languages or language in self.languages
+
+    def _other_abstracts(self, citation: etree._Element) -> list[dict]:
+        """Each non-empty OtherAbstract: its language code, type (provider) and sections."""
+        others = []
+        for other in citation.iterfind("OtherAbstract"):
+            sections = self._abstract_sections(other)
+            if sections:
+                language = (other.get("Language") or "und").strip().lower()
+                others.append({"language": language, "type": other.get("Type") or None, "sections": sections})
+        return others
+
     @staticmethod
-    def _abstract_sections(article: etree._Element) -> list[tuple[str, str]]:
-        """(label, text) of each non-empty AbstractText; label "" when unlabelled."""
+    def _abstract_sections(abstract: etree._Element | None) -> list[tuple[str, str]]:
+        """(label, text) of each non-empty AbstractText of an (Other)Abstract; label "" when unlabelled."""
+        if abstract is None:
+            return []
         sections = []
-        for part in article.iterfind("Abstract/AbstractText"):
+        for part in abstract.iterfind("AbstractText"):
             body = flatten_text(part)
             if body:
                 label = " ".join((part.get("Label") or "").split()).rstrip(":")

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import html.entities
 import re
-from collections.abc import Iterator
-from typing import IO
+import threading
 
 from lxml import etree
 
@@ -62,27 +61,18 @@ def safe_parser() -> etree.XMLParser:
     return etree.XMLParser(**SAFE_OPTIONS)
 
 
+_PARSERS = threading.local()
+
+
 def parse_bytes(data: bytes) -> etree._Element:
-    """Root element of a complete XML document held in memory; raises `etree.XMLSyntaxError` if malformed."""
-    return etree.fromstring(data, safe_parser())
+    """Root element of a complete XML document held in memory; raises `etree.XMLSyntaxError` if malformed.
 
-
-def iter_elements(stream: IO[bytes], tags: str | tuple[str, ...]) -> Iterator[etree._Element]:
-    """Yield each complete element named `tags` from a binary stream, then free it.
-
-    The element is cleared (and its earlier siblings dropped) as soon as the consumer asks for the
-    next one, so memory stays flat however large the file is: use it while it is current.
-    Raises `etree.XMLSyntaxError` where the stream stops being well-formed (truncated, bomb, ...).
+    The parser is made once per thread (an lxml parser must not be shared between threads).
     """
-    context = etree.iterparse(stream, events=("end",), tag=tags, **SAFE_OPTIONS)
-    for _, element in context:
-        yield element
-        element.clear(keep_tail=False)
-        parent = element.getparent()
-        if parent is not None:
-            while element.getprevious() is not None:
-                del parent[0]
-    del context
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = safe_parser()
+    return etree.fromstring(data, parser)
 
 
 def flatten_text(element: etree._Element | None, skip: frozenset[str] = SKIP_TAGS) -> str:
