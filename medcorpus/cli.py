@@ -71,30 +71,79 @@ def main() -> None:
     """
 
 
-@main.command()
-@click.argument("source_type", type=click.Choice(list(READERS)))
-@click.argument("inputs", nargs=-1, required=True)
-@OUTPUT
-@FORMAT
-@WORKERS
-@OPTIONS
-def sources(source_type: str, inputs: tuple[str, ...], output: str, fmt: str, workers: int, settings) -> None:
-    """Parse raw SOURCE_TYPE files (paths, folders, globs, fsspec URLs) into documents.
+class SourceGroup(click.Group):
+    """A source's commands; arguments that name none of them go to `parse`."""
 
-    Example: medcorpus sources pubmed pubmed24n0001.xml.gz -o out/pubmed --set min_abstract_chars=300
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["parse", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group()
+def sources() -> None:
+    """Parse raw files of one source into documents, or download them (pubmed, pmc).
+
+    Example: medcorpus sources pubmed pubmed24n0001.xml.gz -o out/pubmed
     """
-    from medcorpus.config import check_reader_options
-    from medcorpus.stages import source_stage
 
-    try:
-        source = SourceConfig(type=source_type, inputs=list(inputs), options=parse_settings(settings))
-        check_reader_options(source_type, source)
-        stage = source_stage({source_type: source}, output, fmt, workers, None)
-    except (ConfigError, InputError) as error:
-        fail(str(error))
-    files = [f for steps, _ in stage.pipelines for f in steps[0].files]
-    run_single(stage, files, source.model_dump(), 0, None, workers)
-    click.echo(f"documents written to {output}")
+
+def parse_command(source_type: str) -> click.Command:
+    """`medcorpus sources SOURCE_TYPE [parse] INPUTS... -o OUT`."""
+
+    @click.command("parse")
+    @click.argument("inputs", nargs=-1, required=True)
+    @OUTPUT
+    @FORMAT
+    @WORKERS
+    @OPTIONS
+    def parse(inputs: tuple[str, ...], output: str, fmt: str, workers: int, settings) -> None:
+        from medcorpus.config import check_reader_options
+        from medcorpus.stages import source_stage
+
+        try:
+            source = SourceConfig(type=source_type, inputs=list(inputs), options=parse_settings(settings))
+            check_reader_options(source_type, source)
+            stage = source_stage({source_type: source}, output, fmt, workers, None)
+        except (ConfigError, InputError) as error:
+            fail(str(error))
+        files = sorted({f for steps, _ in stage.pipelines for f in getattr(steps[0], "files", [])})
+        run_single(stage, files, source.model_dump(), 0, None, workers)
+        click.echo(f"documents written to {output}")
+
+    parse.help = (
+        f"Parse raw {source_type} files (paths, folders, globs, fsspec URLs) into documents.\n\n"
+        f"Example: medcorpus sources {source_type} INPUT... -o out/{source_type} --set KEY=VALUE"
+    )
+    return parse
+
+
+def source_group(source_type: str) -> click.Group:
+    download = source_type in DOWNLOADS
+    group = SourceGroup(
+        source_type,
+        short_help=f"Parse {source_type} files" + (", or download NLM's bulk files." if download else "."),
+        help=f"`medcorpus sources {source_type} INPUT... -o OUT` parses {source_type} files (the `parse` command)"
+        + (f"; `medcorpus sources {source_type} download -o DIR` mirrors NLM's bulk files." if download else "."),
+    )
+    group.add_command(parse_command(source_type))
+    if download:
+        group.add_command(DOWNLOADS[source_type]())
+    return group
+
+
+def _download(name: str):
+    def load() -> click.Command:
+        from medcorpus import download_cli
+
+        return getattr(download_cli, name)
+
+    return load
+
+
+DOWNLOADS = {"pubmed": _download("pubmed_download"), "pmc": _download("pmc_download")}
+for _name in READERS:
+    sources.add_command(source_group(_name))
 
 
 @main.command()

@@ -33,7 +33,7 @@ def expand_inputs(inputs: list[str] | tuple[str, ...], suffixes: tuple[str, ...]
             raise InputError(f"input not found: {item}")
         if not matches:
             raise InputError(f"input matches no files: {item}")
-        files.update(prefix + m for m in matches)
+        files.update(m if "://" in m else prefix + m for m in matches)  # http paths are whole URLs already
     return sorted(files)
 
 
