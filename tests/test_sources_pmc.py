@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import os
@@ -16,6 +15,7 @@ from helpers import read_all
 import medcorpus
 from medcorpus.sources import reader_class
 from medcorpus.sources.pmc import PMCReader, normalize_license
+from medcorpus.sources.pmc_license import license_allowed, license_family
 from medcorpus.sources.pubmed import PubMedReader
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs"
@@ -24,16 +24,23 @@ SENTENCE = "The cohort was followed for five years and every admission was revie
 PARAGRAPH = f"<p>{SENTENCE * 8}</p>"
 
 
-def article(pmc: str | None = "PMC42", body: str | None = None, doctype: str = "", extra_meta: str = "") -> str:
+def article(
+    pmc: str | None = "PMC42",
+    body: str | None = None,
+    doctype: str = "",
+    extra_meta: str = "",
+    article_type: str = "research-article",
+    back: str = "",
+) -> str:
     """A small JATS article; `body=None` gives a long one-section body, "" no body at all."""
     ids = f'<article-id pub-id-type="pmc">{pmc}</article-id>' if pmc else ""
     if body is None:
         body = f"<sec><title>Results</title>{PARAGRAPH}</sec>"
     body_xml = f"<body>{body}</body>" if body != "" else ""
     return (
-        f'<?xml version="1.0"?>\n{doctype}<article article-type="research-article"><front><article-meta>{ids}'
+        f'<?xml version="1.0"?>\n{doctype}<article article-type="{article_type}"><front><article-meta>{ids}'
         f"<title-group><article-title>A test article</article-title></title-group>{extra_meta}</article-meta>"
-        f"</front>{body_xml}</article>"
+        f"</front>{body_xml}{back}</article>"
     )
 
 
@@ -78,7 +85,7 @@ def test_sample_text_layout():
         "\n\nBackground\nBlood pressure often rises again"
     )
     assert "\n\nIntroduction\nHypertensive disorders complicate roughly one pregnancy in ten" in text
-    assert "maternal illness worldwide [1]. Although" in text
+    assert "leading cause of maternal illness worldwide. Although delivery" in text  # its [1] marker went
     assert "\n\nMethods\nStudy design and setting\nWe conducted an open-label" in text
     assert "\n\nStatistical analysis\nAssuming a standard deviation" in text
     assert "and a p value below 0.05" in text
@@ -131,51 +138,6 @@ def test_keep_captions_false():
     for doc in docs:
         assert not re.search(r"^(Table|Figure) \d+\. ", doc.text, re.M)
         assert "Characteristics of participants at randomisation" not in doc.text
-
-
-def test_real_oa_articles_match_manifest(shared_data):
-    root = shared_data / "pmc_oa"
-    with open(root / "MANIFEST.tsv", encoding="utf-8") as handle:
-        manifest = list(csv.DictReader(handle, delimiter="\t"))
-    assert len(manifest) == 38
-    docs, rejects = read_all(PMCReader([str(root)]))
-    assert rejects == []
-    by_file = {d.metadata["file"]: d for d in docs}
-    assert len(by_file) == 38
-    mismatched = []
-    for row in manifest:
-        meta = by_file[Path(row["file"]).name].metadata
-        if meta["pmcid"] != row["pmcid"]:
-            mismatched.append(row["file"])
-            # only legacy file names without a PMCID in the XML can disagree (their number is not always the PMCID)
-            assert meta["pmcid_source"] == "filename", row["file"]
-        if row["pmid"] and "pmid" in meta:
-            assert meta["pmid"] == row["pmid"], row["file"]
-        assert meta["license"] == expected_license(row), row["file"]
-        assert meta["title"] and meta["year"] and meta["journal"]
-        assert len(by_file[Path(row["file"]).name].text) > 5000
-    assert len(mismatched) <= 3
-    assert sum("pmid" in d.metadata for d in docs) >= 33
-    assert {d.metadata["license"] for d in docs if d.metadata["file"] == "pone.0046493.nxml"} == {"CC-BY"}
-
-
-def expected_license(row: dict[str, str]) -> str:
-    """The id a MANIFEST license cell should normalise to (the cell is a URL, an attribute or a cut statement)."""
-    value = row["license"].lower()
-    known = {
-        "creativecommons.org/licenses/by/2.0": "CC-BY-2.0",
-        "creativecommons.org/licenses/by-nc/2.0/uk": "CC-BY-NC-2.0-UK",
-        "creativecommons.org/licenses/by-nc/3.0": "CC-BY-NC-3.0",
-        "creativecommons.org/publicdomain/mark/1.0": "PDM-1.0",
-    }
-    for url, spdx in known.items():
-        if url in value:
-            return spdx
-    if row["file"] == "craft_subset/PLoS_Biol-1-2-261889.nxml":
-        return "unknown"  # its cut statement goes on "...the Public Library of Science Open-Access License"
-    if "open-access article distributed under" in value or not value:
-        return "CC-BY"  # the other PLoS statements (cut, or blank cells) name the unversioned CC Attribution License
-    return "unknown"  # BMC "verbatim copying" notices, OUP's own terms, bare copyright lines
 
 
 @pytest.mark.parametrize(
@@ -300,3 +262,127 @@ def test_deterministic_and_registered():
     assert first == second
     assert reader_class("pmc") is PMCReader
     assert all(os.sep not in meta["file"] for _, _, meta in first)
+
+
+def read_one(tmp_path: Path, xml: str, **options):
+    (tmp_path / "PMC42.nxml").write_text(xml)
+    return read_all(PMCReader([str(tmp_path / "PMC42.nxml")], **options))
+
+
+DROPPED_SECTIONS = (
+    '<sec sec-type="COI-statement"><title>Statement</title><p>DROP-coi-type nothing to declare.</p></sec>'
+    "<sec><title>Competing interests</title><p>DROP-coi-title The authors declare none.</p></sec>"
+    "<sec><title>Funding and Conflicts of Interest</title><p>DROP-funding-coi Supported by a grant.</p></sec>"
+    "<sec><title>Authors' contributions</title><p>DROP-contrib AB wrote the paper.</p></sec>"
+    "<sec><title>2. Acknowledgments:</title><p>DROP-ack-title We thank the nurses.</p></sec>"
+    "<sec><title>Declaration of interests</title><p>DROP-declaration None.</p></sec>"
+    '<sec sec-type="supplementary-material"><title>Data</title><p>DROP-supp Additional file 1.</p></sec>'
+    "<sec><title>Supporting Information</title><p>DROP-supp-title Figure S1.</p></sec>"
+    '<notes notes-type="funding-information"><p>DROP-notes Funded by a trust.</p></notes>'
+    '<boxed-text content-type="author-notes"><p>DROP-box Correspondence to the first author.</p></boxed-text>'
+    "<contrib-group><contrib><name><surname>DROP-author</surname></name></contrib></contrib-group>"
+    "<aff>DROP-aff Department of Medicine</aff><ack><p>DROP-ack We thank all.</p></ack>"
+    "<sec><title>Funding of health services</title><p>KEEP-funding-topic Budgets grew.</p></sec>"
+    "<sec><title>Conflicts between guidelines</title><p>KEEP-conflict-topic Advice differed.</p></sec>"
+    "<sec><title>Contributions</title><p>KEEP-contributions This study adds a cohort.</p></sec>"
+    '<sec sec-type="funding"><title>Support</title><p>DROP-funding-type A grant.</p></sec>'
+)
+
+
+def test_non_article_sections_and_author_blocks_dropped(tmp_path):
+    body = f"<sec><title>Results</title>{PARAGRAPH}</sec>{DROPPED_SECTIONS}"
+    back = (
+        '<back><sec sec-type="supplementary-material"><fig id="S1"><label>Figure S1</label><caption><p>DROP-suppfig'
+        '</p></caption></fig></sec><sec sec-type="display-objects"><fig id="F1"><label>Figure 1</label><caption>'
+        "<p>KEEP-figure Survival by arm.</p></caption></fig></sec><ack><fig><caption><p>DROP-ackfig</p></caption>"
+        "</fig></ack></back>"
+    )
+    docs, rejects = read_one(tmp_path, article(body=body, back=back))
+    assert rejects == []
+    text = docs[0].text
+    assert "DROP" not in text, [line for line in text.splitlines() if "DROP" in line]
+    assert "KEEP-funding-topic" in text and "KEEP-conflict-topic" in text and "KEEP-contributions" in text
+    assert text.endswith("\n\nFigure 1. KEEP-figure Survival by arm.")
+
+
+def test_formulas_option(tmp_path):
+    body = (
+        f"<sec><title>Methods</title>{PARAGRAPH}<p>Differences with <inline-formula><mml:math "
+        'xmlns:mml="http://www.w3.org/1998/Math/MathML"><mml:mi>p</mml:mi><mml:mo>&lt;</mml:mo><mml:mn>0.05'
+        "</mml:mn></mml:math></inline-formula> were kept, with a rate <inline-formula><tex-math>\\lambda</tex-math>"
+        "</inline-formula>, as follows:</p><disp-formula><tex-math>y = ax + b</tex-math></disp-formula>"
+        "<p>Then we stopped.</p></sec>"
+    )
+    dropped = read_one(tmp_path, article(body=body))[0][0].text
+    assert "Differences with p<0.05 were kept, with a rate, as follows:\n\nThen we stopped." in dropped
+    assert "[formula]" not in dropped and "lambda" not in dropped
+    placeholder = read_one(tmp_path, article(body=body), formulas="placeholder")[0][0].text
+    assert "with a rate [formula], as follows:\n\n[formula]\n\nThen we stopped." in placeholder
+    with pytest.raises(ValueError, match="formulas"):
+        PMCReader([str(tmp_path)], formulas="mathml")
+
+
+def test_citation_options(tmp_path):
+    cites = '<xref ref-type="bibr" rid="B1">Smith et al. 2010</xref>; <xref ref-type="bibr" rid="B2">Lee 2011</xref>'
+    body = f'<sec><title>Results</title>{PARAGRAPH}<p>Rates rose ({cites}) and fell [<xref ref-type="bibr" rid="B3">3</xref>].</p></sec>'  # noqa: E501
+    assert "\nRates rose and fell." in read_one(tmp_path, article(body=body))[0][0].text
+    kept = read_one(tmp_path, article(body=body), author_year_citations=False)[0][0].text
+    assert "\nRates rose (Smith et al. 2010; Lee 2011) and fell." in kept
+
+
+@pytest.mark.parametrize(
+    ("article_type", "options", "reason"),
+    [
+        ("correction", {}, "article_type:correction"),
+        ("Retraction", {}, "article_type:retraction"),
+        ("expression-of-concern", {}, "article_type:expression-of-concern"),
+        ("editorial", {}, "article_type:editorial"),
+        ("erratum", {}, "article_type:erratum"),
+        ("editorial", {"exclude_article_types": ()}, None),
+        ("editorial", {"exclude_article_types": None}, None),
+        ("correction", {"exclude_article_types": ["letter"]}, None),
+        ("letter", {"exclude_article_types": ["Letter", "news"]}, "article_type:letter"),
+        ("case-report", {"exclude_article_types": "case-report, letter"}, "article_type:case-report"),
+        ("research-article", {}, None),
+        ("review-article", {}, None),
+    ],
+)
+def test_article_type_filter(tmp_path, article_type, options, reason):
+    docs, rejects = read_one(tmp_path, article(article_type=article_type), **options)
+    assert rejects == ([(reason, "pmc:PMC42")] if reason else [])
+    assert len(docs) == (0 if reason else 1)
+
+
+def test_license_filter():
+    docs, rejects = read_all(PMCReader([str(PMC_SAMPLES)], licenses=["CC-BY", "CC0"]))
+    assert [d.metadata["license"] for d in docs] == ["CC-BY-4.0", "CC0-1.0"]
+    assert rejects == [("license:CC-BY-NC-4.0", "pmc:PMC99100003")]
+    docs, rejects = read_all(PMCReader([str(PMC_SAMPLES)], licenses="cc-by-4.0"))
+    assert [d.id for d in docs] == ["pmc:PMC99100001"] and len(rejects) == 2
+    docs, _ = read_all(PMCReader([str(PMC_SAMPLES)], licenses="CC-BY-NC, CC0"))
+    assert [d.metadata["license"] for d in docs] == ["CC0-1.0", "CC-BY-NC-4.0"]
+    assert len(read_all(PMCReader([str(PMC_SAMPLES)], licenses=None))[0]) == 3
+    for bad in ([], "", [3]):
+        with pytest.raises(ValueError, match="licenses"):
+            PMCReader([str(PMC_SAMPLES)], licenses=bad)
+
+
+@pytest.mark.parametrize(
+    ("license_id", "family"),
+    [("CC-BY-NC-2.0-UK", "CC-BY-NC"), ("CC0-1.0", "CC0"), ("CC-BY-4.0", "CC-BY"), ("CC-BY", "CC-BY"),
+     ("CC-BY-NC-SA-3.0-IGO", "CC-BY-NC-SA"), ("PDM-1.0", "PDM"), ("public-domain", "public-domain"),
+     ("unknown", "unknown")],
+)  # fmt: skip
+def test_license_family(license_id, family):
+    assert license_family(license_id) == family
+    assert license_allowed(license_id, [family.lower()])
+
+
+def test_license_allowed():
+    assert license_allowed("CC-BY-4.0", ["CC-BY", "CC0"]) and license_allowed("CC0-1.0", ["CC-BY", "CC0"])
+    assert not license_allowed("CC-BY-NC-4.0", ["CC-BY", "CC0"])
+    assert not license_allowed("CC-BY-SA-4.0", ["CC-BY"]) and not license_allowed("unknown", ["CC-BY"])
+    assert license_allowed("CC-BY-4.0", ["CC-BY-4.0"]) and not license_allowed("CC-BY-3.0", ["CC-BY-4.0"])
+
+
+# ---- evidence on the real articles -------------------------------------------------------------------------------

@@ -1,16 +1,17 @@
 """PubMed Central full text: JATS 1.x / NLM Archiving 2.x `.nxml` files and OA bulk `.tar.gz` packages.
 
-Archives are streamed (`tarfile` mode "r|gz") and never extracted: only regular-file members
-ending in .nxml or .xml (newer OA bulk packages name them PMCxxxxxxx.xml) are read, each at most
-`max_member_bytes`; links, devices and names that climb out of the archive are rejected.
+Archives are streamed (`tarfile` mode "r|gz") and never extracted: only regular-file members ending in
+.nxml or .xml are read, each at most `max_member_bytes`; links, devices and names that climb out of the
+archive are rejected.
 
-Text layout: title, blank line, abstract, blank line, then the body in document order. Each
-section heading ("label title") stands on its own line directly above its first paragraph;
-paragraphs and sections are separated by blank lines; list items become "- item" lines. Figure
-and table captions are kept, as "Figure 1. Caption." paragraphs where the float appears (floats
-kept outside the body, in `floats-group` or back matter, follow the body); table cells,
-graphics, display formulas, supplementary files, references, acknowledgements and footnotes
-are dropped. The license is normalised to an SPDX-like id (`normalize_license`).
+Text layout: title, blank line, abstract, blank line, then the body in document order; each section
+heading ("label title") on its own line above its first paragraph; paragraphs and sections separated by
+blank lines; list items as "- item" lines; figure and table captions as "Figure 1. Caption." paragraphs
+where the float appears (floats kept in `floats-group` or back matter follow the body). Dropped: table
+cells, graphics, supplementary files, references, author and affiliation blocks, footnotes, and sections
+on acknowledgements, funding, competing interests, author contributions and supplementary material (by
+sec-type or title); citation and footnote markers are removed cleanly and formulas handled as set (see
+`pmc_citations`). Licenses are normalised to SPDX-like ids (`pmc_license`).
 """
 
 from __future__ import annotations
@@ -30,48 +31,40 @@ from lxml import etree
 from medcorpus.documents import make_document
 from medcorpus.inputs import open_input
 from medcorpus.sources.base import SourceReader
-from medcorpus.sources.xmlsafe import SKIP_TAGS, XLINK_HREF, flatten_text, is_number, local_name, parse_bytes
+from medcorpus.sources.pmc_citations import FORMULA_MODES, clean_text, mark_citations, mark_formulas
+from medcorpus.sources.pmc_license import license_allowed, normalize_license, option_names, read_license
+from medcorpus.sources.xmlsafe import SKIP_TAGS, flatten_text, is_number, local_name, parse_bytes
 
-ALI_LICENSE_REF = "{http://www.niso.org/schemas/ali/1.0/}license_ref"
+__all__ = ["DEFAULT_EXCLUDED_ARTICLE_TYPES", "PMCReader", "normalize_license"]
+
 FLOAT_TAGS = ("fig", "table-wrap")
-# Never prose, or not the article's own text.
+# Never the article's own prose: front-matter blocks that can also sit in the body are listed too.
+AUTHOR_TAGS = frozenset({"contrib-group", "contrib", "aff", "aff-alternatives", "author-notes", "corresp", "bio"})
 DROPPED_TAGS = frozenset(
-    {"disp-formula", "supplementary-material", "table", "alternatives", "preformat", "ref-list", "fn-group",
-     "fn", "ack", "glossary", "sec-meta", "array", "chem-struct-wrap", "fig-group", "table-wrap-group"}
-) | SKIP_TAGS  # fmt: skip
-INLINE_SKIP = SKIP_TAGS | {"fig", "table-wrap", "disp-formula", "supplementary-material", "fn", "table"}
-CONTAINER_TAGS = frozenset({"sec", "boxed-text", "statement", "app", "body", "abstract"})
-_CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z][a-z-]*)/(\d\.\d)(?:/([a-z]{2,3})\b)?", re.I)
-_CC_TEXT = re.compile(r"creative\s+commons\s+attribution(.{0,80}?)(?:\blicen[cs]e\b|[;()]|\.\s|\.?$)", re.I | re.S)
-_CC_SHORT = re.compile(r"\bCC[ -]BY((?:[ -](?:NC|ND|SA))*)(?:[ -](\d\.\d))?\b")
-_CC_TERMS = (("NC", r"non-?\s?commercial"), ("ND", r"no-?\s?deriv"), ("SA", r"share-?\s?alike"))
+    {"supplementary-material", "table", "alternatives", "preformat", "ref-list", "fn-group", "fn", "ack",
+     "glossary", "sec-meta", "array", "chem-struct-wrap", "fig-group", "table-wrap-group"}
+) | SKIP_TAGS | AUTHOR_TAGS  # fmt: skip
+INLINE_SKIP = SKIP_TAGS | AUTHOR_TAGS | {"fig", "table-wrap", "supplementary-material", "fn", "table"}
+CONTAINER_TAGS = frozenset({"sec", "boxed-text", "statement", "app", "body", "abstract", "notes"})
+# Notices and front-of-journal pieces rather than articles (JATS article-type values, and common variants).
+DEFAULT_EXCLUDED_ARTICLE_TYPES = (
+    "correction", "erratum", "corrigendum", "retraction", "partial-retraction", "expression-of-concern",
+    "removal", "addendum", "editorial", "obituary", "announcement", "calendar",
+)  # fmt: skip
+# Sections that are not the article's science, by title or by sec-type / notes-type read as words ("COI-statement").
+_DROPPED_TITLE_ITEM = (
+    r"acknowledge?ments?|funding(?: sources?| information| statement| details)?|sources? of funding|grant support"
+    r"|financial (?:support|disclosures?)|role of the funding source|(?:potential )?conflicts?(?: of interests?)?"
+    r"(?: statement| disclosures?)?|(?:declarations?|statement|disclosures?) of (?:competing )?interests?|coi statement"
+    r"|competing (?:financial )?interests?(?: statement)?|disclosures?(?: statement)?|duality of interest"
+    r"|(?:electronic )?supplementary (?:materials?|information|data|files?)|supporting information"
+    r"|additional (?:data )?files?|author(?:s|['’]s|s['’])? contributions?|contributions? of (?:the )?authors"
+    r"|contributors(?:hip)?|pre-?publication history|about the authors?|author (?:information|notes?)"
+    r"|bio|biograph(?:y|ies)|corresponding authors?|correspondence"
+)
+_DROPPED_TITLE = re.compile(rf"(?:{_DROPPED_TITLE_ITEM})(?:\s*(?:,|and|&)\s*(?:{_DROPPED_TITLE_ITEM}))*")
 _LEGACY_NAME = re.compile(r"^.+-[^-]+-[^-]+-(\d{3,9})\.nxml$")
 _PMC_NAME = re.compile(r"\b(PMC\d+)\b")
-
-
-def normalize_license(urls: Iterable[str], texts: Iterable[str], license_type: str = "") -> str:
-    """SPDX-like id ("CC-BY-4.0", "CC-BY-NC-2.0-UK", "CC0-1.0", "PDM-1.0", "CC-BY" when no version is
-    given) from license URLs first, then license/copyright wording; "unknown" when nothing matches."""
-    texts = [text for text in texts if text]
-    for url in [*urls, *texts]:
-        match = _CC_URL.search(url or "")
-        if match:
-            kind, name, version, port = match.group(1).lower(), match.group(2).lower(), match.group(3), match.group(4)
-            if kind == "publicdomain":
-                return {"zero": "CC0-", "mark": "PDM-"}.get(name, "CC-PD-") + version
-            return f"CC-{name.upper()}-{version}" + (f"-{port.upper()}" if port else "")
-    for text in texts:
-        if re.search(r"\bCC0\b|creative\s+commons\s+zero|public\s+domain\s+dedication", text, re.I):
-            return "CC0-1.0"
-        match = _CC_SHORT.search(text)
-        if match:
-            return "CC-BY" + match.group(1).upper().replace(" ", "-") + (f"-{match.group(2)}" if match.group(2) else "")
-        match = _CC_TEXT.search(text)
-        if match:
-            terms, version = match.group(1), re.search(r"\b(\d\.\d)\b", match.group(1))
-            parts = [code for code, word in _CC_TERMS if re.search(word, terms, re.I)]
-            return "-".join(["CC-BY", *parts]) + (f"-{version.group(1)}" if version else "")
-    return "public-domain" if license_type.lower() == "public-domain" else "unknown"
 
 
 def _pmcid(value: str | None) -> str | None:
@@ -80,7 +73,14 @@ def _pmcid(value: str | None) -> str | None:
 
 
 class PMCReader(SourceReader):
-    """Reads PMC articles (JATS / NLM XML) into one document per article with a body."""
+    """Reads PMC articles (JATS / NLM XML) into one document per article with a body.
+
+    Options: `keep_captions`; `formulas` ("drop" or "placeholder"); `author_year_citations` (False keeps
+    "(Smith et al., 2010)"; numeric markers always go); `exclude_article_types` (rejected as
+    `article_type:<type>`, case-insensitive; empty keeps all; default `DEFAULT_EXCLUDED_ARTICLE_TYPES`);
+    `licenses` (ids or families kept, e.g. ["CC-BY", "CC0"]; others rejected as `license:<id>`; None keeps
+    all). A list option may be given as a comma-separated string.
+    """
 
     name = "📚 PMC"
     source = "pmc"
@@ -95,11 +95,23 @@ class PMCReader(SourceReader):
         min_body_chars: int = 500,
         max_member_bytes: int = 64 * 2**20,
         keep_captions: bool = True,
+        formulas: str = "drop",
+        author_year_citations: bool = True,
+        exclude_article_types: Iterable[str] | str | None = DEFAULT_EXCLUDED_ARTICLE_TYPES,
+        licenses: Iterable[str] | str | None = None,
     ):
         super().__init__(inputs, exclusion_writer=exclusion_writer, limit=limit)
+        if formulas not in FORMULA_MODES:
+            raise ValueError(f"formulas must be one of {FORMULA_MODES}, got {formulas!r}")
         self.min_body_chars = min_body_chars
         self.max_member_bytes = max_member_bytes
         self.keep_captions = keep_captions
+        self.formulas = formulas
+        self.author_year_citations = author_year_citations
+        self.exclude_article_types = frozenset(
+            _slug(name) for name in option_names(exclude_article_types, "article types")
+        )
+        self.licenses = None if licenses is None else option_names(licenses, "licenses", required=True)
 
     def read_file(self, path: str) -> Iterator[Document]:
         if path.endswith((".tar.gz", ".tgz")):
@@ -167,16 +179,28 @@ class PMCReader(SourceReader):
             self.reject(path, "no_pmcid")
             return None
         doc_id = f"pmc:{pmcid}"
+        article_type = _slug(article.get("article-type") or "")
+        if article_type in self.exclude_article_types:
+            self.reject(path, f"article_type:{article_type}", doc_id)
+            return None
+        license_url, spdx, copyright_statement = read_license(meta)
+        if self.licenses is not None and not license_allowed(spdx, self.licenses):
+            self.reject(path, f"license:{spdx}", doc_id)
+            return None
         body = article.find("body")
         if body is None:
             self.reject(path, "no_body", doc_id)
             return None
+        abstract, floats = self._main_abstract(meta), []
+        if self.keep_captions:  # floats outside the body: in floats-group, or the back matter's display objects
+            floats = [f for part in (article.find("floats-group"), article.find("back")) for f in _floats(part)]
+        for part in (body, abstract, meta.find("title-group"), *floats):
+            if part is not None:
+                mark_citations(part)
+                mark_formulas(part, self.formulas)
         items: list[tuple[int, str]] = []
         self._walk(body, items, 0)
-        if self.keep_captions:
-            for outside in (article.find("floats-group"), article.find("back")):
-                if outside is not None:
-                    items.extend((-1, c) for f in outside.iter(*FLOAT_TAGS) if (c := self._caption(f)))
+        items.extend((-1, caption) for element in floats if (caption := self._caption(element)))
         body_text = _join(items)
         if not body_text:
             self.reject(path, "no_body", doc_id)
@@ -184,13 +208,11 @@ class PMCReader(SourceReader):
         if len(body_text) < self.min_body_chars:
             self.reject(path, "body_too_short", doc_id)
             return None
-        title = flatten_text(meta.find("title-group/article-title"))
+        title = self._text(meta.find("title-group/article-title"))
         abstract_items: list[tuple[int, str]] = []
-        abstract = self._main_abstract(meta)
         if abstract is not None:
             self._walk(abstract, abstract_items, 0)
         text = "\n\n".join(part for part in (title, _join(abstract_items), body_text) if part)
-        license_url, spdx, copyright_statement = self._license(meta)
         pmid = ids.get("pmid", "")
         return make_document(
             text,
@@ -221,6 +243,10 @@ class PMCReader(SourceReader):
         legacy = _LEGACY_NAME.match(base)
         return f"PMC{legacy.group(1)}" if legacy else None
 
+    def _text(self, element: etree._Element | None, skip: frozenset[str] = SKIP_TAGS) -> str:
+        """Plain text of an element, citation markers and removed inline pieces cleaned away."""
+        return clean_text(flatten_text(element, skip), self.author_year_citations)
+
     def _walk(self, element: etree._Element, items: list[tuple[int, str]], depth: int) -> None:
         """Append (depth, heading) and (-1, paragraph) items of a container, in document order."""
         for child in element:
@@ -228,8 +254,10 @@ class PMCReader(SourceReader):
             if not name or name in DROPPED_TAGS or name in ("title", "label"):
                 continue
             if name in CONTAINER_TAGS:
+                if _dropped_section(child):
+                    continue
                 title = child.find("title") if child.find("title") is not None else child.find("caption/title")
-                heading = " ".join(filter(None, (flatten_text(child.find("label")), flatten_text(title))))
+                heading = " ".join(filter(None, (self._text(child.find("label")), self._text(title))))
                 if heading:
                     items.append((depth, heading))
                 self._walk(child, items, depth + 1)
@@ -242,26 +270,24 @@ class PMCReader(SourceReader):
             elif name in FLOAT_TAGS:
                 if self.keep_captions and (caption := self._caption(child)):
                     items.append((-1, caption))
-            else:  # p, disp-quote, speech, verse-group, unknown blocks: their prose, then their floats' captions
-                text = flatten_text(child, INLINE_SKIP)
+            else:  # p, disp-quote, disp-formula, speech, unknown blocks: their prose, then their floats' captions
+                text = self._text(child, INLINE_SKIP)
                 if text:
                     items.append((-1, text))
                 if self.keep_captions:
                     items.extend((-1, c) for f in child.iter(*FLOAT_TAGS) if f is not child and (c := self._caption(f)))
 
-    @staticmethod
-    def _list_item(item: etree._Element) -> str:
-        label = flatten_text(item.find("label"))
-        text = flatten_text(item, INLINE_SKIP | {"label"})
+    def _list_item(self, item: etree._Element) -> str:
+        label = self._text(item.find("label"))
+        text = self._text(item, INLINE_SKIP | {"label"})
         return f"{label or '-'} {text}" if text else ""
 
-    @staticmethod
-    def _caption(element: etree._Element) -> str:
+    def _caption(self, element: etree._Element) -> str:
         """'Figure 1. Caption text' of a figure or table, "" when it has no caption."""
-        caption = flatten_text(element.find("caption"))
+        caption = self._text(element.find("caption"))
         if not caption:
             return ""
-        label = flatten_text(element.find("label"))
+        label = self._text(element.find("label"))
         return f"{label}{'.' if label[-1].isalnum() else ''} {caption}" if label else caption
 
     @staticmethod
@@ -278,20 +304,30 @@ class PMCReader(SourceReader):
         years = [int(year) for d in dates if is_number(year := (d.findtext("year") or "").strip())]
         return min(years) if years else None
 
-    @staticmethod
-    def _license(meta: etree._Element) -> tuple[str | None, str, str | None]:
-        """(license URL, normalised license id, copyright statement) from the article's permissions."""
-        licenses = meta.findall("permissions/license") + meta.findall("license")
-        urls = [lic.get(XLINK_HREF, "") for lic in licenses]
-        urls += [flatten_text(ref) for lic in licenses for ref in lic.iter(ALI_LICENSE_REF)]
-        urls += [link.get(XLINK_HREF, "") for lic in licenses for link in lic.iter("ext-link", "uri")]
-        urls = [url.strip() for url in urls if url and url.strip()]
-        statement = meta.find("permissions/copyright-statement")
-        copyright_statement = flatten_text(statement if statement is not None else meta.find("copyright-statement"))
-        texts = [flatten_text(lic) for lic in licenses] + [copyright_statement]
-        license_type = next((lic.get("license-type", "") for lic in licenses if lic.get("license-type")), "")
-        spdx = normalize_license(urls, texts, license_type)
-        return (urls[0] if urls else None), spdx, copyright_statement or None
+
+def _dropped_section(element: etree._Element) -> bool:
+    """True for a section on acknowledgements, funding, competing interests, contributions or supplements."""
+    kinds = [element.get(key, "") for key in ("sec-type", "notes-type", "content-type", "specific-use")]
+    title = flatten_text(element.find("title") if element.find("title") is not None else element.find("caption/title"))
+    names = [re.sub(r"[-_]", " ", kind) for kind in "|".join(kinds).split("|") if kind]
+    names.append(re.sub(r"^[\dIVX.]+\s+|[\s:.]+$", "", title))
+    return any(_DROPPED_TITLE.fullmatch(name.strip().lower()) for name in names if name)
+
+
+def _floats(element: etree._Element | None) -> Iterator[etree._Element]:
+    """Figures and tables under `element`, outside references, notes and dropped sections."""
+    for child in element if element is not None else ():
+        name = local_name(child)
+        if name in FLOAT_TAGS:
+            yield child
+        elif name in ("fig-group", "table-wrap-group") or name and name not in DROPPED_TAGS:
+            if not _dropped_section(child):
+                yield from _floats(child)
+
+
+def _slug(value: str) -> str:
+    """Lower-case name with hyphens: "Expression of Concern" -> "expression-of-concern"."""
+    return re.sub(r"[\s_]+", "-", value.strip().lower())
 
 
 def _join(items: list[tuple[int, str]]) -> str:
