@@ -105,7 +105,7 @@ def parse_command(source_type: str) -> click.Command:
             source = SourceConfig(type=source_type, inputs=list(inputs), options=parse_settings(settings))
             check_reader_options(source_type, source)
             stage = source_stage({source_type: source}, output, fmt, workers, None)
-        except (ConfigError, InputError) as error:
+        except (ConfigError, InputError, ValueError, TypeError) as error:
             fail(str(error))
         files = sorted({f for steps, _ in stage.pipelines for f in getattr(steps[0], "files", [])})
         run_single(stage, files, source.model_dump(), 0, None, workers)

@@ -35,7 +35,7 @@ def test_bad_files_are_counted_and_the_run_finishes(tmp_path):
     removed = manifest["stages"][0]["removed"]
     reasons = {reason for by_reason in removed.values() for reason in by_reason}
     assert "unreadable_file:EOFError" in reasons
-    assert "malformed_xml" in reasons
+    assert "not_pubmed_xml" in reasons  # the garbage file and the empty one
     assert "unknown_header" in reasons
     kept = manifest["stages"][0]["out"]["pubmed"]["documents"]
     assert kept >= 1  # the citations before the truncation point

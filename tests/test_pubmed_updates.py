@@ -243,3 +243,10 @@ def test_real_baseline_translated_titles_and_other_abstracts(shared_data):
     assert polio.text.startswith("The epidemiology of poliomyelitis: enigmas surrounding its appearance")
     assert polio.text.endswith("it should be followed by reimmunization with oral vaccine.")
     assert "  " not in polio.text  # the XML's double spaces after full stops are collapsed
+
+
+def test_a_file_that_is_not_pubmed_xml_is_reported(tmp_path):
+    (tmp_path / "a.xml").write_text('{"not": "xml"}')
+    (tmp_path / "b.xml").write_bytes(b"")
+    docs, rejects = read_all(PubMedReader([str(tmp_path)]))
+    assert docs == [] and rejects == [("not_pubmed_xml", None), ("not_pubmed_xml", None)]

@@ -137,7 +137,12 @@ class PubMedReader(SourceReader):
         events = self.ledger.file(name) if self.ledger is not None else None
         try:
             with open_input(path) as stream:
-                for position, record in enumerate(iter_records(stream, RECORD_TAGS, self.max_record_bytes)):
+                head = stream.read(4096)
+                if b"<PubmedArticleSet" not in head:
+                    self.reject(path, "not_pubmed_xml")
+                    return
+                records = iter_records(stream, RECORD_TAGS, self.max_record_bytes, head)
+                for position, record in enumerate(records):
                     document = self._record(path, record, position, events)
                     if document is not None:
                         document.metadata.update(file=name, record=position)

@@ -30,18 +30,19 @@ class RecordError:
 
 
 def iter_records(
-    stream: IO[bytes], tags: tuple[str, ...], max_record_bytes: int = 32 << 20
+    stream: IO[bytes], tags: tuple[str, ...], max_record_bytes: int = 32 << 20, head: bytes = b""
 ) -> Iterator[tuple[str, bytes] | RecordError]:
     """Yield (tag, record bytes) for each top-level record named in `tags`, in file order.
 
     A record larger than `max_record_bytes`, or cut off by the end of the stream, is reported
-    as a `RecordError` instead; reading then continues with the next record.
+    as a `RecordError` instead; reading then continues with the next record. `head` is the
+    start of the stream when the caller has already read it.
     """
     read = getattr(stream, "read1", stream.read)  # one decompression step at a time: a cut-off gzip loses least
     names = "|".join(re.escape(tag) for tag in tags)
     start = re.compile(rf"<({names})[\s>/]".encode())
     keep = max(len(tag) for tag in tags) + 2  # a start tag split across two chunks must survive the cut
-    buffer, pos, at_end = b"", 0, False
+    buffer, pos, at_end = head, 0, False
     while True:
         match = start.search(buffer, pos)
         if match is None:
