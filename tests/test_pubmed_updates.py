@@ -250,3 +250,17 @@ def test_a_file_that_is_not_pubmed_xml_is_reported(tmp_path):
     (tmp_path / "b.xml").write_bytes(b"")
     docs, rejects = read_all(PubMedReader([str(tmp_path)]))
     assert docs == [] and rejects == [("not_pubmed_xml", None), ("not_pubmed_xml", None)]
+
+
+def test_guidelines_only_keeps_practice_guidelines_as_guideline_documents(tmp_path):
+    records = [
+        citation("1", types=("Journal Article", "Practice Guideline")),
+        citation("2"),
+        citation("3", types=("Guideline",)),
+    ]
+    path = write_set(tmp_path / "a.xml", *records)
+    docs, rejects = read_all(PubMedReader([str(path)], guidelines_only=True))
+    assert [d.id for d in docs] == ["guideline:pubmed:1", "guideline:pubmed:3"]
+    assert rejects == [("not_a_guideline", "guideline:pubmed:2")]
+    assert {d.metadata["source"] for d in docs} == {"guidelines"}
+    assert all(d.metadata["site"] == "pubmed" and d.metadata["redistributable"] is False for d in docs)

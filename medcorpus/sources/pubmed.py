@@ -46,6 +46,7 @@ DEFAULT_EXCLUDED_PUBLICATION_TYPES = (
     "Comment",
 )
 LICENSE = "pubmed-citation"
+GUIDELINE_TYPES = frozenset({"practice guideline", "guideline"})
 _ARTICLE_YEAR = "ArticleDate/Year"
 _YEAR = re.compile(r"\b(1[5-9]\d\d|2\d\d\d)\b")
 _TRANSLATED = re.compile(r"\[(.+)\]([.?!]?)")
@@ -113,12 +114,15 @@ class PubMedReader(SourceReader):
         apply_updates: bool = True,
         drop_with_pmc_full_text: bool = True,
         pmc_folders: Iterable[str] = (),
+        guidelines_only: bool = False,
     ):
         """`languages`: PubMed codes of the abstract languages to keep (None or empty keeps all).
         `exclude_publication_types` are matched case-insensitively. The last three options are
         applied by the stage after reading (`pubmed_updates`): keep only each PMID's latest record
         and honour DeleteCitation; drop abstracts whose full text PMC gives in the same run, or in
-        `pmc_folders` (document folders written by `medcorpus sources pmc`)."""
+        `pmc_folders` (document folders written by `medcorpus sources pmc`). `guidelines_only` keeps
+        only Practice Guideline and Guideline citations, as source "guidelines" (site "pubmed",
+        ids `guideline:pubmed:<PMID>`), the PubMed part of the guideline corpus."""
         super().__init__(inputs, exclusion_writer=exclusion_writer, limit=limit)
         self.min_abstract_chars = min_abstract_chars
         self.languages = frozenset(code.lower() for code in languages or ())
@@ -131,6 +135,9 @@ class PubMedReader(SourceReader):
             if not Path(folder).is_dir():
                 raise InputError(f"pmc_folders: folder not found: {folder}")
         self.ledger: VersionLedger | None = None  # set by the stage when updates are applied
+        self.guidelines_only = guidelines_only
+        if guidelines_only:
+            self.source = "guidelines"
 
     def read_file(self, path: str) -> Iterator[Document]:
         name = os.path.basename(path)
@@ -181,8 +188,11 @@ class PubMedReader(SourceReader):
         if not is_number(pmid) or article is None:
             self.reject(path, "malformed_record", f"pubmed:{pmid}" if is_number(pmid) else None)
             return None
-        doc_id = f"pubmed:{pmid}"
+        doc_id = f"guideline:pubmed:{pmid}" if self.guidelines_only else f"pubmed:{pmid}"
         publication_types = [_plain(e) for e in article.iterfind("PublicationTypeList/PublicationType")]
+        if self.guidelines_only and not GUIDELINE_TYPES.intersection(t.lower() for t in publication_types):
+            self.reject(path, "not_a_guideline", doc_id)
+            return None
         for publication_type in publication_types:
             if publication_type.lower() in self.excluded_types:
                 self.reject(path, f"publication_type:{self.excluded_types[publication_type.lower()]}", doc_id)
@@ -209,6 +219,7 @@ class PubMedReader(SourceReader):
             self.source,
             self.category,
             LICENSE,
+            **({"site": "pubmed", "audience": "clinicians", "redistributable": False} if self.guidelines_only else {}),
             pmid=pmid,
             pmid_version=int(version) if is_number(version) else None,
             title=title or None,
