@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -119,29 +120,26 @@ def parse_command(source_type: str) -> click.Command:
 
 
 def source_group(source_type: str) -> click.Group:
-    download = source_type in DOWNLOADS
+    fetch = FETCHERS.get(source_type)
+    command = getattr(importlib.import_module(fetch[0]), fetch[1]) if fetch else None
     group = SourceGroup(
         source_type,
-        short_help=f"Parse {source_type} files" + (", or download NLM's bulk files." if download else "."),
+        short_help=f"Parse {source_type} files" + (f", or {fetch[2]}." if fetch else "."),
         help=f"`medcorpus sources {source_type} INPUT... -o OUT` parses {source_type} files (the `parse` command)"
-        + (f"; `medcorpus sources {source_type} download -o DIR` mirrors NLM's bulk files." if download else "."),
+        + (f"; `medcorpus sources {source_type} {command.name} ...` to {fetch[2]}." if command else "."),
     )
     group.add_command(parse_command(source_type))
-    if download:
-        group.add_command(DOWNLOADS[source_type]())
+    if command:
+        group.add_command(command)
     return group
 
 
-def _download(name: str):
-    def load() -> click.Command:
-        from medcorpus import download_cli
-
-        return getattr(download_cli, name)
-
-    return load
-
-
-DOWNLOADS = {"pubmed": _download("pubmed_download"), "pmc": _download("pmc_download")}
+# source -> (module, click command, what it does): the commands that fetch a source's raw files
+FETCHERS = {
+    "pubmed": ("medcorpus.download_cli", "pubmed_download", "download NLM's bulk files"),
+    "pmc": ("medcorpus.download_cli", "pmc_download", "download NLM's bulk files"),
+    "guidelines": ("medcorpus.sources.guidelines.crawl_cli", "guidelines_crawl", "crawl a publisher's site"),
+}
 for _name in READERS:
     sources.add_command(source_group(_name))
 

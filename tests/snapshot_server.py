@@ -1,0 +1,80 @@
+"""Serve a recorded site snapshot (tests/snapshots/guidelines/<site>/) from a local HTTP server.
+
+A snapshot folder holds the recorded files and `routes.json`, which maps each request target
+(path and query, exactly as the crawler asks for it, e.g. "/guidance/published?ps=100") to
+`{"file": "listing_1.html", "type": "text/html"}`; an optional "status" gives another code.
+Unknown targets answer 404. Every request is logged as (method, target, headers) for tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "guidelines"
+
+
+class SnapshotServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.root = root
+        self.routes: dict[str, dict] = json.loads((root / "routes.json").read_text())
+        self.log: list[tuple[str, str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+    def targets(self, method: str = "GET") -> list[str]:
+        with self.lock:
+            return [target for m, target, _ in self.log if m == method]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SnapshotServer
+
+    def log_message(self, format, *args) -> None:  # quiet
+        return
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def _answer(self, head: bool) -> None:
+        with self.server.lock:
+            self.server.log.append((self.command, self.path, dict(self.headers.items())))
+        route = self.server.routes.get(self.path)
+        if route is None:
+            body, status, kind = b"not found", 404, "text/plain"
+        else:
+            body = (self.server.root / route["file"]).read_bytes()
+            status, kind = int(route.get("status", 200)), route.get("type", "text/html; charset=utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+@contextlib.contextmanager
+def serve_snapshot(site: str, root: Path = SNAPSHOTS) -> Iterator[SnapshotServer]:
+    """A running server for the snapshot of `site`, shut down on exit."""
+    server = SnapshotServer(root / site)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
