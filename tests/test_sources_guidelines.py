@@ -58,6 +58,14 @@ NGC_CLUTTER = [
     "Internet citation",
     "Expand All",
     "View Summary",
+    "About NGC Guideline Syntheses",  # related-content box
+    "Syntheses are systematic comparisons",
+    "New on NGC",
+    "RSS Feed",
+    "Visit our partner sites",
+    "Get Social",
+    "Linkedin",  # share buttons
+    "Guidelines Being Compared:",
 ]
 
 
@@ -93,7 +101,10 @@ def test_ngc_page_keeps_guideline_text_and_drops_site_chrome(shared_data, name):
         "html",
     )
     assert meta["site"] == "ngc" and meta["url"] == name and meta["title"]
-    assert doc.text.splitlines()[0] == meta["title"]  # the page title leads, then headings and paragraphs as lines
+    lines = doc.text.splitlines()
+    assert lines[0] == f"# {meta['title']}"  # the page title leads, then headings and paragraphs as lines
+    assert "## Areas of Agreement and Difference" in lines and "## Status" in lines  # headings stay headings
+    assert "## Comparison of Recommendations" in lines
 
 
 def test_ngc_pages_in_one_run_are_distinct_and_deterministic(shared_data):
@@ -170,10 +181,12 @@ def test_sample_html_page(tmp_path):
     assert doc.metadata["url"] == canonical
     assert doc.metadata["title"] == "Management of Community-Acquired Pneumonia in Adults"
     lines = doc.text.splitlines()
-    assert {"Assessment of severity", "Recommendations", "Monitoring and follow-up"} <= set(lines)  # headings
+    assert lines[0] == "# Management of Community-Acquired Pneumonia in Adults"
+    assert {"## Assessment of severity", "## Recommendations", "## Monitoring and follow-up"} <= set(lines)  # headings
     item = "oral amoxicillin. Offer doxycycline or clarithromycin to patients with a penicillin allergy."
-    assert any(line.startswith("- For low-severity pneumonia") and line.endswith(item) for line in lines)  # one line
+    assert any(line.startswith("2. For low-severity pneumonia") and line.endswith(item) for line in lines)  # one line
     assert "| 0 or 1 | Low (below 3 percent) | Usually home treatment |" in lines  # a table row as text
+    assert "| Table 1. Severity score and suggested place of care |" in lines  # no trailing empty cells
     assert 750 <= len(doc.text.split()) <= 1300
     for clutter in (
         "Accept all cookies",
@@ -204,7 +217,9 @@ def test_sample_pdf_is_extracted_word_for_word(tmp_path):
     assert doc.metadata["pages"] >= 3 and doc.metadata["format"] == "pdf"
     assert doc.metadata["title"] == "Hand Hygiene in Outpatient Clinics"
     words = [w for _, text in SECTIONS for w in text.split()]
-    assert doc.text.replace("· ", "").split() == words  # every word, in order, nothing else
+    assert [w for w in doc.text.replace("· ", "").split() if w.strip("#")] == words  # every word, in order
+    headings = [line[3:] for line in doc.text.splitlines() if line.startswith("#")]
+    assert headings == [text for kind, text in SECTIONS if kind == "h"]  # larger bold headings become "## " lines
     for head, tail in breaks:
         assert f"{head}-{tail}" not in doc.text
     assert HEADER not in doc.text and FOOTER.split("|")[0].strip() not in doc.text and "Page 1 of" not in doc.text

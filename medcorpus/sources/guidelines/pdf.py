@@ -1,31 +1,41 @@
-"""Text of a guideline PDF with pymupdf: reading order, paragraphs, repaired hyphenation, no running headers.
+"""Text of a guideline PDF with pymupdf: reading order, paragraphs, headings, repaired hyphenation.
 
-Margin lines whose text (digits masked) repeats across pages are dropped as headers, footers and page
-numbers; blocks are ordered by recursive XY-cut; lines are re-joined into paragraphs; a hyphen at a line
-end is removed only when the document's own vocabulary says it was a line-break hyphen.
+Layout (running headers, page numbers, columns) is handled in `pdf_layout`, tables and tables of
+contents in `pdf_tables`. Here rows are re-joined into paragraphs, a hyphen at a line end is removed
+only when the document's own vocabulary says it was a line-break hyphen, and short unpunctuated
+paragraphs set apart from the body text become Markdown headings: `#` for type at least 1.35 times the
+body size, `##` for type at least a point larger, `###` for body-size type in bold or in another
+typeface. Kept tables come out as `| cell | cell |` rows.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import pymupdf
 
-MARGIN = 0.10  # top and bottom share of the page height where running headers and footers live
-COLUMN_GAP = 8.0  # narrowest white gutter (points) that separates two columns
-MIN_COLUMN_WIDTH = 36.0  # a narrower "column" (bullets, numbers) stays with its neighbour
+from medcorpus.sources.guidelines.pdf_layout import (
+    Block,
+    Row,
+    line_height,
+    merge_blocks,
+    page_blocks,
+    reading_order,
+    remove_running_lines,
+    text_size,
+)
+from medcorpus.sources.guidelines.pdf_tables import apply_tables, remove_contents
+
 HYPHENS = "-\u2010\u2011"
 SOFT_HYPHEN = "\xad"
 BULLET = re.compile(r"^[•·◦▪‣●○■□❑◆►✓*–—-](?:\s|$)")
 ENUMERATION = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})[.)]\s")
 WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
-PRIVATE_USE = re.compile(r"[\ue000-\uf8ff\ufffd]")
-ROMAN = re.compile(r"^[ivxlc]{1,6}$")
 TERMINAL = ".!?:;"
 URL_END = re.compile(r"(?:https?://|www\.)\S*[./_]$")
+TABLE_MODES = ("drop", "keep")
 
 
 class PdfError(Exception):
@@ -37,192 +47,22 @@ class PdfError(Exception):
 
 
 @dataclass
-class Row:
-    """One visual text line (spans on one baseline) with its box and dominant font."""
-
-    text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    size: float
-    bold: bool  # every span bold
-    bold_start: bool  # first span bold
-    family: str | None  # font family of every span, None when mixed
-    family_start: str  # font family of the first span
-
-
-@dataclass
-class Block:
-    """A text block: rows in order and the box around them."""
-
-    rows: list[Row] = field(default_factory=list)
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        rows = self.rows
-        return min(r.x0 for r in rows), min(r.y0 for r in rows), max(r.x1 for r in rows), max(r.y1 for r in rows)
-
-
-@dataclass
 class PdfText:
     """Extracted text of one PDF."""
 
     text: str
     pages: int
     title: str | None
+    tables: int = 0  # tables found (dropped or kept)
 
 
-def _row(line: dict) -> Row | None:
-    spans = [s for s in line["spans"] if s["text"].strip()]
-    if not spans:
-        return None
-    text = "".join(s["text"] for s in line["spans"]).replace("\t", " ")
-    text = PRIVATE_USE.sub("• ", text[:1]) + PRIVATE_USE.sub("", text[1:])  # symbol-font bullets
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        return None
-    sizes: Counter[float] = Counter()
-    for s in spans:
-        sizes[round(s["size"], 1)] += len(s["text"].strip())
-    bold = [bool(s["flags"] & 16) or any(w in s["font"] for w in ("Bold", "Black", "Heavy", "Semibold")) for s in spans]
-    families = [re.split(r"[-,]", s["font"].split("+")[-1])[0] for s in spans]
-    family = families[0] if len(set(families)) == 1 else None
-    x0, y0, x1, y1 = line["bbox"]
-    return Row(text, x0, y0, x1, y1, sizes.most_common(1)[0][0], all(bold), bold[0], family, families[0])
+@dataclass
+class Paragraph:
+    """One paragraph and the rows it was joined from; `table` holds a kept table's rendered rows."""
 
-
-def _merge_row(a: Row, b: Row) -> Row:
-    box = min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1)
-    family = a.family if a.family == b.family else None
-    return Row(f"{a.text} {b.text}", *box, a.size, a.bold and b.bold, a.bold_start, family, a.family_start)
-
-
-def page_blocks(page: pymupdf.Page) -> list[Block]:
-    """Text blocks of a page; lines on one baseline within a block are merged into one row."""
-    flags = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
-    blocks = []
-    for raw in page.get_text("dict", flags=flags)["blocks"]:
-        block = Block()
-        for line in raw.get("lines", ()):
-            row = _row(line)
-            if row is None:
-                continue
-            last = block.rows[-1] if block.rows else None
-            overlap = min(last.y1, row.y1) - max(last.y0, row.y0) if last else 0.0
-            if last and row.x0 >= last.x1 - 1 and overlap > 0.5 * min(last.y1 - last.y0, row.y1 - row.y0):
-                block.rows[-1] = _merge_row(last, row)
-            else:
-                block.rows.append(row)
-        if block.rows:
-            blocks.append(block)
-    return blocks
-
-
-def _margin_key(row: Row, height: float) -> str | None:
-    """Normalised text of a row in the top or bottom margin (digits masked), else None."""
-    middle = (row.y0 + row.y1) / 2
-    if MARGIN * height < middle < (1 - MARGIN) * height:
-        return None
-    key = re.sub(r"\s+", " ", row.text.lower()).strip()
-    return "#" if ROMAN.match(key) else re.sub(r"\d+", "#", key)
-
-
-def remove_running_lines(pages: list[list[Block]], heights: list[float]) -> None:
-    """Drop margin rows whose masked text is on many pages (headers, footers, page numbers), and rows
-    on two or more pages that sit in the slot of the most frequent ones (a section's running header)."""
-    keyed = [[(r, _margin_key(r, height)) for b in blocks for r in b.rows] for blocks, height in zip(pages, heights)]
-    counts: Counter[str] = Counter()
-    for rows in keyed:
-        counts.update({key for _, key in rows if key is not None})
-    threshold = 2 if len(pages) <= 3 else max(3, math.ceil(0.05 * len(pages)))
-    repeated = {key for key, n in counts.items() if n >= threshold}
-    frequent = {key for key, n in counts.items() if n >= max(threshold, 0.25 * len(pages))}
-    slots = {(round(r.y0), round(r.y1)) for rows in keyed for r, key in rows if key in frequent}
-
-    def running(row: Row, key: str | None) -> bool:
-        if key is None:
-            return False
-        middle = (row.y0 + row.y1) / 2
-        return key in repeated or (counts[key] >= 2 and any(y0 - 2 <= middle <= y1 + 2 for y0, y1 in slots))
-
-    for blocks, rows in zip(pages, keyed):
-        drop = {id(r) for r, key in rows if running(r, key)}
-        for block in blocks:
-            block.rows = [r for r in block.rows if id(r) not in drop]
-        blocks[:] = [b for b in blocks if b.rows]
-
-
-def _groups(blocks: list[Block], axis: int, gap: float) -> tuple[list[list[Block]], list[float]]:
-    """Groups of blocks split where their projections on `axis` (0 = x, 1 = y) leave a gap wider than `gap`,
-    and the widths of those gaps."""
-    ordered = sorted(blocks, key=lambda b: b.box[axis])
-    groups: list[list[Block]] = [[ordered[0]]]
-    gaps: list[float] = []
-    end = ordered[0].box[axis + 2]
-    for block in ordered[1:]:
-        if block.box[axis] > end + gap:
-            groups.append([block])
-            gaps.append(block.box[axis] - end)
-        else:
-            groups[-1].append(block)
-        end = max(end, block.box[axis + 2])
-    return groups, gaps
-
-
-def _width(group: list[Block]) -> float:
-    return max(b.box[2] for b in group) - min(b.box[0] for b in group)
-
-
-def _columns(blocks: list[Block]) -> tuple[list[list[Block]], float]:
-    """Column groups (narrow strips such as bullets join a neighbour) and the narrowest gutter."""
-    groups, gaps = _groups(blocks, 0, COLUMN_GAP)
-    merged, gutters = [groups[0]], []
-    for group, gap in zip(groups[1:], gaps):
-        if _width(merged[-1]) < MIN_COLUMN_WIDTH or _width(group) < MIN_COLUMN_WIDTH:
-            merged[-1] = merged[-1] + group
-        else:
-            merged.append(group)
-            gutters.append(gap)
-    return merged, min(gutters, default=0.0)
-
-
-def reading_order(blocks: list[Block], line: float = 12.0, depth: int = 0) -> list[Block]:
-    """Recursive XY-cut: columns left to right, then bands top to bottom; a horizontal gap much wider than
-    the gutter and the line height `line` (a title above two columns) is cut before the columns."""
-    if len(blocks) <= 1 or depth > 30:
-        return sorted(blocks, key=lambda b: (round(b.box[1]), b.box[0]))
-    columns, gutter = _columns(blocks)
-    bands, gaps = _groups(blocks, 1, 0.5)
-    if len(columns) > 1:
-        wide = 2 * max(gutter, line)
-        if any(gap >= wide for gap in gaps):
-            bands, _ = _groups(blocks, 1, wide)
-        else:
-            bands = columns
-    if len(bands) == 1:
-        return sorted(blocks, key=lambda b: (round(b.box[1]), b.box[0]))
-    return [b for group in bands for b in reading_order(group, line, depth + 1)]
-
-
-def _line_height(blocks: list[Block]) -> float:
-    heights = sorted(r.y1 - r.y0 for b in blocks for r in b.rows)
-    return heights[len(heights) // 2] if heights else 12.0
-
-
-def merge_blocks(blocks: list[Block]) -> list[Block]:
-    """Merge consecutive blocks that continue one another (same column, ordinary line spacing)."""
-    merged: list[Block] = []
-    for block in blocks:
-        if merged:
-            last, first = merged[-1].rows[-1], block.rows[0]
-            height = max(last.y1 - last.y0, 1.0)
-            aligned = abs(first.x0 - last.x0) < 3 or (first.x0 > last.x0 and first.x1 <= last.x1 + 3)
-            if aligned and -2 < first.y0 - last.y1 < 0.8 * height and abs(first.size - last.size) <= 0.5:
-                merged[-1] = Block(merged[-1].rows + block.rows)
-                continue
-        merged.append(block)
-    return merged
+    text: str
+    rows: list[Row] = field(default_factory=list)
+    table: list[str] | None = None
 
 
 def vocabulary(rows: list[Row]) -> tuple[set[str], set[str]]:
@@ -300,25 +140,108 @@ def _breaks(prev: Row, row: Row, left: float, right: float) -> bool:
     return fits and (ended or row.text[0].isupper())
 
 
-def paragraphs(blocks: list[Block], vocab: tuple[set[str], set[str]]) -> list[str]:
+def _cell_text(rows: list[Row], vocab: tuple[set[str], set[str]]) -> str:
+    text = ""
+    for row in rows:
+        text = join_lines(text, row.text, vocab) if text else row.text
+    return text.replace("|", "/")
+
+
+def paragraphs(blocks: list[Block], vocab: tuple[set[str], set[str]]) -> list[Paragraph]:
     """Paragraphs of blocks in reading order; a paragraph cut by a column or page break is re-joined."""
-    out: list[str] = []
+    out: list[Paragraph] = []
     last: Row | None = None
     for block in blocks:
+        if block.table is not None:
+            cells = [[_cell_text(cell, vocab) for cell in row] for row in block.table]
+            out.append(Paragraph("", table=["| " + " | ".join(row) + " |" for row in cells if any(row)]))
+            last = None
+            continue
         left = min(r.x0 for r in block.rows)
         right = sorted(r.x1 for r in block.rows)[-2:][0]  # robust to one over-long row (a URL)
         for i, row in enumerate(block.rows):
             if i == 0:
-                joined = last is not None and out[-1][-1] not in TERMINAL and row.text[0].islower()
+                joined = last is not None and out[-1].text[-1] not in TERMINAL and row.text[0].islower()
                 joined = joined and not _style_change(last, row)
             else:
                 joined = not _breaks(last, row, left, right)
             if joined:
-                out[-1] = join_lines(out[-1], row.text, vocab)
+                out[-1].text = join_lines(out[-1].text, row.text, vocab)
+                out[-1].rows.append(row)
             else:
-                out.append(row.text)
+                out.append(Paragraph(row.text, [row]))
             last = row
-    return [p for p in out if any(c.isalnum() for c in p)]  # lone bullets and rules carry no text
+    return [p for p in out if p.table or any(c.isalnum() for c in p.text)]  # lone bullets and rules carry no text
+
+
+def heading_level(paragraph: Paragraph, body: tuple[float, str | None]) -> int:
+    """1 to 3 for a heading (short, unpunctuated, and bold, larger or in another typeface than the body
+    text, whose size and typeface are `body`), else 0."""
+    text, rows = paragraph.text, paragraph.rows
+    if not rows or paragraph.table is not None or len(text) > 200 or BULLET.match(text):
+        return 0
+    words = text.split()
+    if (
+        len(words) > 25
+        or sum(c.isalpha() for c in text) < 2
+        or text[-1] in ".,;"
+        or (text[-1] == ":" and len(words) > 6)  # a lead-in sentence
+        or "://" in text
+        or "www." in text
+    ):
+        return 0
+    size, (body_size_, body_family) = min(r.size for r in rows), body
+    if size >= 1.35 * body_size_:
+        return 1
+    if size >= body_size_ + 1.0:
+        return 2
+    if size < body_size_ - 0.5:
+        return 0
+    if all(r.bold for r in rows):
+        return 3
+    typeface = {r.family for r in rows}
+    other = None not in typeface and body_family not in typeface
+    return 3 if other and len(words) <= 12 and text[0].isupper() and text[-1] not in TERMINAL else 0
+
+
+def body_style(rows: list[Row]) -> tuple[float, str | None]:
+    """The font size and typeface that set most of the document's characters."""
+    sizes: Counter[float] = Counter()
+    families: Counter[str] = Counter()
+    for row in rows:
+        sizes[round(row.size * 2) / 2] += len(row.text)
+        if row.family is not None:
+            families[row.family] += len(row.text)
+    return (sizes.most_common(1)[0][0] if sizes else 0.0), (families.most_common(1)[0][0] if families else None)
+
+
+def render(paragraphs_: list[Paragraph], body: tuple[float, str | None]) -> str:
+    """Paragraphs as lines; headings marked with `#`, and a heading that wraps onto a second paragraph
+    of the same style directly below it joined into one."""
+    lines: list[str] = []
+    previous: tuple[int, Paragraph] | None = None
+    for paragraph in paragraphs_:
+        if paragraph.table is not None:
+            lines.extend(paragraph.table)
+            previous = None
+            continue
+        level = heading_level(paragraph, body)
+        if level and previous and previous[1].text == paragraph.text:
+            continue  # the same heading printed twice over itself (simulated bold)
+        if level and previous and previous[0] == level:
+            above, first = previous[1].rows[-1], paragraph.rows[0]
+            same = abs(above.size - first.size) <= 0.5 and above.bold == first.bold
+            if (
+                same
+                and -0.5 * (above.y1 - above.y0) <= first.y0 - above.y1 < above.y1 - above.y0
+                and lines[-1][-1] not in TERMINAL
+            ):
+                lines[-1] = f"{lines[-1]} {paragraph.text}"
+                previous = (level, Paragraph(paragraph.text, previous[1].rows + paragraph.rows))
+                continue
+        lines.append("#" * level + " " + paragraph.text if level else paragraph.text)
+        previous = (level, paragraph) if level else None
+    return "\n".join(lines)
 
 
 def _title(doc: pymupdf.Document, pages: list[list[Block]]) -> str | None:
@@ -326,15 +249,18 @@ def _title(doc: pymupdf.Document, pages: list[list[Block]]) -> str | None:
     if title and not re.match(r"^(untitled|microsoft word|document\d*)\b", title, re.I):
         return title
     for blocks in pages:
-        rows = [r for b in blocks for r in b.rows]
+        rows = [r for b in blocks if b.table is None for r in b.rows]
         if rows:
             biggest = max(r.size for r in rows)
             return " ".join(r.text for r in rows if r.size >= biggest - 0.5)[:300] or None
     return None
 
 
-def extract_pdf(data: bytes, max_pages: int = 2000) -> PdfText:
-    """Clean text of a PDF given as bytes; raises PdfError for unreadable, locked or over-long files."""
+def extract_pdf(data: bytes, max_pages: int = 2000, tables: str = "drop") -> PdfText:
+    """Clean text of a PDF given as bytes, tables dropped or kept (`tables` "drop" or "keep");
+    raises PdfError for unreadable, locked or over-long files."""
+    if tables not in TABLE_MODES:
+        raise ValueError(f"tables must be one of {TABLE_MODES}, got {tables!r}")
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except (RuntimeError, ValueError) as error:
@@ -346,13 +272,22 @@ def extract_pdf(data: bytes, max_pages: int = 2000) -> PdfText:
             raise PdfError("unreadable_pdf")
         if doc.page_count > max_pages:
             raise PdfError("too_many_pages")
+        found = 0
         try:
-            pages = [page_blocks(page) for page in doc]
-            heights = [page.rect.height for page in doc]
+            pages, heights = [], []
+            for page in doc:
+                blocks = page_blocks(page)
+                found += apply_tables(page, blocks, keep=tables == "keep")
+                pages.append(blocks)
+                heights.append(page.rect.height)
         except (RuntimeError, ValueError) as error:
             raise PdfError("unreadable_pdf") from error
         remove_running_lines(pages, heights)
-        ordered = [merge_blocks(reading_order(blocks, _line_height(blocks))) for blocks in pages]
-        vocab = vocabulary([r for blocks in ordered for b in blocks for r in b.rows])
-        text = "\n".join(paragraphs([b for blocks in ordered for b in blocks], vocab))
-        return PdfText(text=text, pages=doc.page_count, title=_title(doc, pages))
+        title = _title(doc, pages)
+        ordered = [reading_order(blocks, line_height(blocks), text_size(blocks)) for blocks in pages]
+        remove_contents(ordered)
+        ordered = [merge_blocks(blocks) for blocks in ordered]
+        rows = [r for blocks in ordered for b in blocks for r in b.rows]
+        vocab = vocabulary(rows)
+        text = render(paragraphs([b for blocks in ordered for b in blocks], vocab), body_style(rows))
+        return PdfText(text=text, pages=doc.page_count, title=title, tables=found)
