@@ -82,6 +82,8 @@ class MixConfig(Strict):
     max_epochs: float = Field(4.0, gt=0)
     max_epochs_per_source: dict[str, float] = {}
     shard_tokens: int = Field(1 << 30, gt=0)
+    public: bool = False  # the mixed shards will be published: restricted (credentialed) documents are refused
+    allow_restricted: bool = False  # with public: publish restricted documents anyway (recorded in the report)
 
     @field_validator("ratios")
     @classmethod

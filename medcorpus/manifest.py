@@ -106,6 +106,18 @@ def stage_summary(name: str, folder: Path, previous: dict | None) -> dict:
     return summary
 
 
+def release_summary(mix: dict | None) -> dict | None:
+    """From the mix report: whether the shards are marked public, whether restricted data was allowed in,
+    and the restricted documents and tokens they hold per source."""
+    if mix is None:
+        return None
+    return {
+        "public": bool(mix.get("public", False)),
+        "allow_restricted": bool(mix.get("allow_restricted", False)),
+        "restricted": mix.get("restricted", {}),
+    }
+
+
 class ManifestWriter(PipelineStep):
     """Writes `manifest.json` in `root` once every stage has run (a single task)."""
 
@@ -155,6 +167,7 @@ class ManifestWriter(PipelineStep):
             "inputs": describe_files(self.inputs),
             "stages": summaries,
             "mix": mix,
+            "release": release_summary(mix),
             "tokenizer": self.tokenizer,
             "outputs": output_files(root, [Path(folder) for _, folder, _ in self.stages]),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),

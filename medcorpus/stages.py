@@ -19,6 +19,7 @@ from medcorpus.curation.language import LanguageFilter
 from medcorpus.curation.quality import QualityFilter
 from medcorpus.io import make_reader, make_writer
 from medcorpus.sources import reader_class
+from medcorpus.sources.mimic_split import MimicPartReader, MimicSplitter, csv_inputs
 from medcorpus.stats import StageCounter
 
 
@@ -71,10 +72,40 @@ def source_stage(
             resolutions.append(
                 ([make_reader(str(work / "documents"), fmt), PubMedResolver(resolved, dropped), *tail], count)
             )
+        elif source.type == "mimic" and csv_inputs(reader.files):
+            files = [
+                _counter(out, tokenizer, name + "/files"),
+                make_writer(out, fmt, "${source}/" + name + "_files_${rank}"),
+            ]
+            stage.pipelines += mimic_pipelines(reader, name, source.options, out, fmt, tasks, tail, files)
         else:
             stage.pipelines.append(([reader, *tail], count))
     stage.pipelines += resolutions
     return stage
+
+
+def mimic_pipelines(
+    reader, name: str, options: dict, out: str, fmt: str, tasks: int, tail: list, files_tail: list
+) -> list[tuple[list[PipelineStep], int]]:
+    """MIMIC CSVs: a splitting pass (one task per file) into Parquet parts, then `tasks` tasks read the parts.
+
+    MIMIC-CXR reports and zips are read per file, as before, ending in `files_tail`.
+    """
+    split = csv_inputs(reader.files)
+    parts = str(Path(out) / "work" / name / "parts")
+
+    def excluded(kind: str) -> PipelineStep:
+        return make_writer(str(Path(out) / "excluded"), fmt, "${source}/" + name + f"_{kind}_" + "${rank}")
+
+    pipelines = [
+        ([MimicSplitter(split, parts, excluded("split"), **options)], len(split)),
+        ([MimicPartReader(parts, len(split), excluded("parts")), *tail], tasks),
+    ]
+    others = [path for path in reader.files if path not in split]
+    if others:
+        reader.files = others
+        pipelines.append(([reader, *files_tail], max(1, min(tasks, len(others)))))
+    return pipelines
 
 
 def curation_filter(step: str, params: dict, seed: int, excluded) -> PipelineStep:

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import logging
+import random
 import shutil
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from helpers import read_all
 
 import medcorpus
 from medcorpus.sources import reader_class
-from medcorpus.sources.mimic import MIMIC3_COLUMNS, MIMIC4_COLUMNS, MimicReader
+from medcorpus.sources.mimic import MIMIC3_COLUMNS, MIMIC4_COLUMNS, MimicReader, SeenTexts, text_key
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs" / "mimic"
 HEADER3 = ",".join(f'"{c.upper()}"' for c in MIMIC3_COLUMNS)
@@ -126,7 +127,7 @@ def test_bad_rows_are_rejected_and_reading_goes_on(tmp_path):
         mimic3_row(2, columns=9),
         mimic3_row(3, text="  \n "),
         mimic3_row(4, columns=12),
-        mimic3_row(5),
+        mimic3_row(5, NOTE + " Reviewed again in the morning."),
     ]
     docs, rejects = read_all(MimicReader([str(write_csv(tmp_path / "NOTEEVENTS.csv", HEADER3, rows))]))
     assert [d.id for d in docs] == ["mimic3:1", "mimic3:5"]
@@ -182,3 +183,48 @@ def test_logs_carry_reasons_but_never_text(tmp_path, caplog):
     assert [d.id for d in docs] == ["mimic3:3"] and len(rejects) == 2
     assert "iserror" in caplog.text and "bad_row" in caplog.text
     assert "Zebulonically" not in caplog.text
+
+
+def test_duplicate_texts_dropped_within_a_file_first_kept(tmp_path):
+    crlf = NOTE.replace(". ", ".\r\n")
+    rows = [
+        mimic3_row(1, "Other note entirely, with enough words to stand on its own."),
+        mimic3_row(2, NOTE, iserror="1"),  # rejected first: the next copy is the first kept one
+        mimic3_row(3, NOTE.replace(". ", ".\n")),
+        mimic3_row(4, crlf),  # the same text once CRLF is cleaned
+        mimic3_row(5, NOTE, category="Radiology"),
+        mimic3_row(6, NOTE),
+    ]
+    path = write_csv(tmp_path / "NOTEEVENTS.csv", HEADER3, rows)
+    docs, rejects = read_all(MimicReader([str(path)], drop_categories=["radiology"]))
+    assert [d.id for d in docs] == ["mimic3:1", "mimic3:3", "mimic3:6"]
+    assert rejects == [("iserror", "mimic3:2"), ("duplicate_text", "mimic3:4"), ("category_filtered", "mimic3:5")]
+    docs, rejects = read_all(MimicReader([str(path)], drop_duplicate_texts=False))
+    assert [d.id for d in docs] == ["mimic3:1", "mimic3:3", "mimic3:4", "mimic3:5", "mimic3:6"]
+    (tmp_path / "more").mkdir()
+    again = write_csv(tmp_path / "more" / "NOTEEVENTS.csv", HEADER3, [mimic3_row(7, NOTE)])
+    docs, _ = read_all(MimicReader([str(path), str(again)]))
+    assert "mimic3:7" in [d.id for d in docs]  # the scope is one input file: the corpus dedup stage sees across
+
+
+def test_duplicate_reports_in_a_zip(tmp_path, cxr_report):
+    archive = tmp_path / "mimic-cxr-reports.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("files/p10/p10000032/s50414267.txt", cxr_report)
+        zf.writestr("files/p10/p10000032/s50000002.txt", cxr_report.replace("\n", "\r\n"))
+        zf.writestr("files/p10/p10000032/s50000003.txt", cxr_report + "Addendum.")
+    docs, rejects = read_all(MimicReader([str(archive)]))  # members in name order: s50000002 comes first
+    assert [d.id for d in docs] == ["mimiccxr:s50000002", "mimiccxr:s50000003"]
+    assert docs[0].text == cxr_report and rejects == [("duplicate_text", "mimiccxr:s50414267")]
+
+
+def test_seen_texts_matches_a_set_across_merges():
+    rng = random.Random(3)
+    keys = [rng.getrandbits(63) for _ in range(300)]
+    stream = [rng.choice(keys) for _ in range(2000)] + [0, (1 << 63) - 1, 0]
+    seen, reference = SeenTexts(batch=16), set()
+    for key in stream:
+        assert seen.add(key) == (key not in reference)
+        reference.add(key)
+    assert len(seen.merged) + len(seen.recent) == len(reference) and len(seen.merged) >= 256
+    assert text_key("a\nb") == text_key("a\nb") != text_key("a\nb ") and 0 <= text_key("x") < 1 << 63

@@ -23,10 +23,15 @@ class SourceStock:
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     locations: list[tuple[int, int]] = field(default_factory=list)  # (input shard, document index)
     doc_sources: list[str] = field(default_factory=list)  # each document's source, for pooled stocks
+    restricted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # credentialed-licence data
 
     def __post_init__(self) -> None:
         if not self.doc_sources:
             self.doc_sources = [self.source] * len(self.ids)
+        if len(self.restricted) == 0:
+            self.restricted = np.zeros(len(self.ids), dtype=bool)
+        if len(self.restricted) != len(self.ids):
+            raise ValueError(f"source {self.source!r}: {len(self.restricted)} restricted flags for {len(self.ids)} ids")
 
     @property
     def tokens(self) -> int:
@@ -42,6 +47,7 @@ def pool(name: str, members: list[SourceStock]) -> SourceStock:
         lengths=np.concatenate([m.lengths for m in members]),
         locations=[loc for m in members for loc in m.locations],
         doc_sources=[s for m in members for s in m.doc_sources],
+        restricted=np.concatenate([m.restricted for m in members]),
     )
 
 

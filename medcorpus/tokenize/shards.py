@@ -5,7 +5,8 @@
     | int32[N] sequence lengths (tokens) | int64[N] sequence byte offsets into .bin | int64[D] document indices
 Each document here is one sequence, so the document indices are 0, 1, ..., N (D = N + 1).
 `.bin` holds the raw tokens back to back. `<prefix>.docs.parquet` (zstd) has one row per sequence:
-id, source, category, tokens.
+id, source, category, tokens, restricted (the document's `restricted` metadata flag: credentialed-licence
+data that must not be published; shards written before the column existed read as unknown, None).
 
 Writes are atomic: everything goes to temporary names in the same folder and is renamed into place
 with `os.replace`, the `.idx` last, so a shard whose `.idx` exists is always complete.
@@ -33,6 +34,7 @@ DTYPE_CODES: dict[int, np.dtype] = {
 }
 CODE_OF_DTYPE = {dtype: code for code, dtype in DTYPE_CODES.items()}
 SIDECAR_SUFFIX = ".docs.parquet"
+SIDECAR_COLUMNS = ("id", "source", "category", "tokens", "restricted")
 FLUSH_TOKENS = 1 << 20  # buffered tokens written to .bin in one go
 
 
@@ -79,6 +81,7 @@ class ShardWriter:
         self._ids: list[str] = []
         self._sources: list[str] = []
         self._categories: list[str] = []
+        self._restricted: list[bool] = []
         self._tokens = 0
         self._result: dict | None = None
         self._aborted = False
@@ -92,7 +95,7 @@ class ShardWriter:
         else:
             self.abort()
 
-    def add(self, tokens, doc_id: str, source: str, category: str) -> None:
+    def add(self, tokens, doc_id: str, source: str, category: str, restricted: bool = False) -> None:
         """Append one document's tokens (already with its BOS/EOS) and its provenance."""
         if self._result is not None or self._aborted:
             raise ValueError(f"shard {self.prefix} is already closed")
@@ -113,6 +116,7 @@ class ShardWriter:
         self._ids.append(str(doc_id))
         self._sources.append(str(source))
         self._categories.append(str(category))
+        self._restricted.append(bool(restricted))
         self._tokens += int(array.size)
         if self._pending_tokens >= FLUSH_TOKENS:
             self._flush()
@@ -150,6 +154,7 @@ class ShardWriter:
                     "source": pa.array(self._sources, pa.string()),
                     "category": pa.array(self._categories, pa.string()),
                     "tokens": pa.array(self._lengths, pa.int64()),
+                    "restricted": pa.array(self._restricted, pa.bool_()),
                 }
             )
             pq.write_table(table, docs_tmp, compression="zstd")
@@ -267,12 +272,13 @@ class ShardReader:
             if not os.path.isfile(path):
                 raise ShardFormatError(f"missing provenance sidecar {path}")
             try:
-                table = pq.read_table(path, columns=["id", "source", "category", "tokens"])
+                table = pq.read_table(path)
+                table = table.select([c for c in SIDECAR_COLUMNS if c != "restricted" or c in table.column_names])
             except Exception as error:  # pyarrow raises several types for damaged files
                 raise _fail(path, f"unreadable parquet ({type(error).__name__})") from None
             if table.num_rows != len(self) or not np.array_equal(table.column("tokens").to_numpy(), self.lengths):
                 raise _fail(path, "rows do not match the index")
-            self._sidecar = {name: table.column(name).to_pylist() for name in ("id", "source", "category")}
+            self._sidecar = {name: table.column(name).to_pylist() for name in table.column_names if name != "tokens"}
         return self._sidecar
 
     @property
@@ -286,6 +292,11 @@ class ShardReader:
     @property
     def categories(self) -> list[str]:
         return self._load_sidecar()["category"]
+
+    @property
+    def restricted(self) -> list[bool] | None:
+        """Each document's restricted flag; None for a shard written before the flag was recorded."""
+        return self._load_sidecar().get("restricted")
 
 
 def list_shards(folder: str) -> list[str]:

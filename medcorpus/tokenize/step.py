@@ -81,7 +81,9 @@ class ShardTokenizer(PipelineStep):
                 for document, tokens in zip(batch, encoded):
                     if tokens is None:
                         continue
-                    writer.add(tokens, document.id, document.metadata["source"], document.metadata["category"])
+                    metadata = document.metadata
+                    restricted = bool(metadata.get("restricted", False))
+                    writer.add(tokens, document.id, metadata["source"], metadata["category"], restricted)
                     document.metadata["token_count"] = len(tokens)
                     self.stat_update("documents")
                     self.stat_update("tokens", value=len(tokens))
