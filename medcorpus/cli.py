@@ -232,9 +232,9 @@ def mix(config: str, output: str) -> None:
         stage = mix_stage(
             folders, output, settings.model_dump(), int(raw.get("seed", 1234)), int(raw.get("vocab_size", 32000))
         )
+        run_single(stage, [], raw, int(raw.get("seed", 1234)), None, 1)
     except (ConfigError, ValueError, yaml.YAMLError) as error:
         fail(str(error))
-    run_single(stage, [], raw, int(raw.get("seed", 1234)), None, 1)
     click.echo(f"mixed shards written to {output}")
 
 
@@ -297,6 +297,14 @@ def verify(manifest_path: str) -> None:
         sys.exit(1)
     click.echo(f"ok: every output listed in {manifest_path} matches")
 
+
+def _add_eval() -> None:
+    from medcorpus.eval_cli import eval_group
+
+    main.add_command(eval_group)
+
+
+_add_eval()
 
 if __name__ == "__main__":
     main()

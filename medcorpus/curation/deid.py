@@ -30,7 +30,9 @@ tag            replaces
 =============  =================================================================================
 
 Runs of four or more underscores (MIMIC-CXR addendum separators) are left alone.
-No text is ever logged: only counts per tag.
+Every replaced span is recorded in ``metadata["phi_spans"]`` as ``[start, end, tag]`` in the *input* text's
+character offsets (end exclusive), so a reader can audit what was removed. No text is ever logged: only
+counts per tag.
 """
 
 from __future__ import annotations
@@ -41,10 +43,9 @@ from collections import Counter
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from medcorpus.curation.phi_base import PLACEHOLDER, UNTYPED, Span, merge_spans
 from medcorpus.curation.phi_detector import PhiDetector
 
-_PLACEHOLDER = re.compile(r"\[\*\*([^\]\n]{0,200}?)\*\*\]")
-_UNTYPED = re.compile(r"(?<!_)___(?!_)")
 _DATE_DIGITS = re.compile(r"\d{1,4}(?:\s*[-/]\s*\d{0,4}){0,2}")
 # Keyword rules applied in order to the lower-cased placeholder text; the first match wins.
 _KIND_RULES: tuple[tuple[str, str], ...] = (
@@ -72,23 +73,14 @@ def placeholder_tag(content: str) -> str:
     return "PHI"
 
 
-def normalise_placeholders(text: str) -> tuple[str, Counter]:
-    """Replace ``[** ... **]`` and untyped ``___`` placeholders by tags; return the text and counts per tag."""
-    counts: Counter = Counter()
-
-    def typed(match: re.Match) -> str:
-        tag = placeholder_tag(match.group(1))
-        counts[tag] += 1
-        return f"[{tag}]"
-
-    text = _PLACEHOLDER.sub(typed, text)
-    text, untyped = _UNTYPED.subn("[PHI]", text)
-    if untyped:
-        counts["PHI"] += untyped
-    return text, counts
+def placeholder_spans(text: str) -> list[Span]:
+    """`(start, end, tag)` of every ``[** ... **]`` placeholder and untyped ``___`` in `text`."""
+    spans = [(*m.span(), placeholder_tag(m.group(1))) for m in PLACEHOLDER.finditer(text)]
+    spans.extend((*m.span(), "PHI") for m in UNTYPED.finditer(text))
+    return sorted(spans)
 
 
-def replace_spans(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, Counter]:
+def replace_spans(text: str, spans: list[Span]) -> tuple[str, Counter]:
     """Replace non-overlapping sorted `(start, end, tag)` spans by ``[tag]``; return the text and counts per tag."""
     counts: Counter = Counter()
     pieces, last = [], 0
@@ -101,11 +93,17 @@ def replace_spans(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, Co
     return "".join(pieces), counts
 
 
+def normalise_placeholders(text: str) -> tuple[str, Counter]:
+    """Replace ``[** ... **]`` and untyped ``___`` placeholders by tags; return the text and counts per tag."""
+    return replace_spans(text, placeholder_spans(text))
+
+
 class Deidentifier(PipelineStep):
     """Normalise MIMIC placeholders and replace residual PHI in documents of the given categories.
 
     Documents of other categories pass through untouched. Counts per tag go to the step's stats
-    (``deid_<TAG>``) and to ``metadata["deid"]`` as ``{tag: count}``.
+    (``deid_<TAG>``) and to ``metadata["deid"]`` as ``{tag: count}``; the replaced spans, in the input
+    text's offsets, to ``metadata["phi_spans"]`` as ``[[start, end, tag], ...]``.
     """
 
     name = "🩺 De-identify"
@@ -123,13 +121,16 @@ class Deidentifier(PipelineStep):
             self._detector = PhiDetector()
         return self._detector
 
+    def phi_spans(self, text: str) -> list[Span]:
+        """Sorted, non-overlapping `(start, end, tag)` spans to replace: placeholders, then residual PHI."""
+        spans = placeholder_spans(text)
+        if self.scrub_residual:
+            spans = merge_spans(spans + self.detector.find(text))
+        return spans
+
     def deidentify(self, text: str) -> tuple[str, Counter]:
         """The de-identified text and the number of replacements per tag."""
-        text, counts = normalise_placeholders(text)
-        if self.scrub_residual:
-            text, residual = replace_spans(text, self.detector.find(text))
-            counts.update(residual)
-        return text, counts
+        return replace_spans(text, self.phi_spans(text))
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for document in data:
@@ -138,9 +139,11 @@ class Deidentifier(PipelineStep):
                 yield document
                 continue
             with self.track_time():
-                document.text, counts = self.deidentify(document.text)
+                spans = self.phi_spans(document.text)
+                document.text, counts = replace_spans(document.text, spans)
             self.stat_update("deid_documents")
             for tag, count in sorted(counts.items()):
                 self.stat_update(f"deid_{tag}", value=count)
             document.metadata["deid"] = dict(sorted(counts.items()))
+            document.metadata["phi_spans"] = [[start, end, tag] for start, end, tag in spans]
             yield document

@@ -1,21 +1,26 @@
-"""Evaluate the residual-PHI detector on the PhysioNet deid gold standard (``id.text`` + ``id-phi.phrase``).
+"""Token-level evaluation of de-identification on the PhysioNet deid gold standard (``id.text`` + ``id-phi.phrase``).
 
-Recall: a gold span counts as caught when every alphanumeric character of it lies inside a detected span.
-Character precision: the fraction of detected characters that lie inside gold spans. Span precision: the
-fraction of detected spans that overlap a gold span. Note text never leaves this module (no logging).
+A token is a run of letters and digits. A gold PHI token (one inside a gold span) is *found* when a predicted
+span overlaps it; a predicted token (one a predicted span overlaps) is *correct* when it is a gold PHI token.
+Recall = found / gold tokens, precision = correct / predicted tokens, F2 weighs recall four times as much.
+Misses per 100,000 words count gold tokens not found per 100,000 tokens of text. Note text never leaves this
+module: results hold ids, counts and offsets only.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medcorpus.curation.phi_detector import PhiDetector
-
 _RECORD = re.compile(r"START_OF_RECORD=(\d+)\|\|\|\|(\d+)\|\|\|\|\n(.*?)\|\|\|\|END_OF_RECORD", re.S)
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+NoteKey = tuple[int, int]
+Spans = list[tuple[int, int, str]]
 
 
 @dataclass(frozen=True)
@@ -27,72 +32,138 @@ class GoldSpan:
 
 @dataclass
 class DeidEvaluation:
-    """Recall per gold PHI type and overall, precision, and speed of one detector run."""
+    """Token-level scores of one run over a gold corpus."""
 
-    recall_by_type: dict[str, float]
-    recall: float
-    char_precision: float
-    span_precision: float
     notes: int
-    gold_spans: int
+    words: int
+    characters: int
+    gold_tokens: int
+    found_tokens: int
+    predicted_tokens: int
+    correct_tokens: int
     seconds: float
-    missed_by_type: dict[str, int] = field(default_factory=dict)
+    gold_by_type: dict[str, int] = field(default_factory=dict)
+    found_by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def recall(self) -> float:
+        return self.found_tokens / self.gold_tokens if self.gold_tokens else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.correct_tokens / self.predicted_tokens if self.predicted_tokens else 1.0
+
+    @property
+    def f2(self) -> float:
+        p, r = self.precision, self.recall
+        return 5 * p * r / (4 * p + r) if p + r else 0.0
+
+    @property
+    def recall_by_type(self) -> dict[str, float]:
+        return {t: self.found_by_type.get(t, 0) / n for t, n in sorted(self.gold_by_type.items())}
+
+    @property
+    def misses_per_100k_words(self) -> float:
+        return 1e5 * (self.gold_tokens - self.found_tokens) / self.words if self.words else 0.0
 
     @property
     def notes_per_second(self) -> float:
         return self.notes / self.seconds if self.seconds else float("inf")
 
+    @property
+    def mb_per_second(self) -> float:
+        return self.characters / 1e6 / self.seconds if self.seconds else float("inf")
 
-def load_gold(folder: str | Path) -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], list[GoldSpan]]]:
+    def as_dict(self) -> dict:
+        """Every figure as plain JSON-ready values."""
+        return {
+            "notes": self.notes,
+            "words": self.words,
+            "gold_tokens": self.gold_tokens,
+            "predicted_tokens": self.predicted_tokens,
+            "recall": round(self.recall, 4),
+            "precision": round(self.precision, 4),
+            "f2": round(self.f2, 4),
+            "recall_by_type": {t: round(v, 4) for t, v in self.recall_by_type.items()},
+            "gold_tokens_by_type": dict(sorted(self.gold_by_type.items())),
+            "misses_per_100k_words": round(self.misses_per_100k_words, 2),
+            "notes_per_second": round(self.notes_per_second, 1),
+            "mb_per_second": round(self.mb_per_second, 3),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def load_gold(folder: str | Path) -> tuple[dict[NoteKey, str], dict[NoteKey, list[GoldSpan]]]:
     """Notes keyed by (patient, note) and their gold PHI spans (offsets into the note text, end exclusive)."""
     folder = Path(folder)
     raw = (folder / "id.text").read_text(encoding="latin-1")
     notes = {(int(m[1]), int(m[2])): m[3] for m in _RECORD.finditer(raw)}
-    gold: dict[tuple[int, int], list[GoldSpan]] = defaultdict(list)
+    gold: dict[NoteKey, list[GoldSpan]] = {}
     for line in (folder / "id-phi.phrase").read_text(encoding="latin-1").splitlines():
         parts = line.split(" ", 5)
-        if len(parts) >= 5:
-            gold[(int(parts[0]), int(parts[1]))].append(GoldSpan(int(parts[2]), int(parts[3]), parts[4]))
-    return notes, dict(gold)
+        if len(parts) >= 5 and parts[2].isdigit() and parts[3].isdigit():
+            key = (int(parts[0]), int(parts[1]))
+            gold.setdefault(key, []).append(GoldSpan(int(parts[2]), int(parts[3]), parts[4]))
+    return notes, gold
 
 
-def _caught(text: str, span: GoldSpan, covered: bytearray) -> bool:
-    return all(covered[i] for i in range(span.start, min(span.end, len(text))) if text[i].isalnum())
+def score_note(text: str, gold: Iterable[GoldSpan], predicted: Spans, totals: Counter) -> None:
+    """Add one note's token counts to `totals` (keys: words, gold, found, predicted, correct, gold:T, found:T)."""
+    size = len(text) + 1
+    gold_type: list[str | None] = [None] * size
+    for span in gold:
+        for i in range(max(0, span.start), min(span.end, len(text))):
+            gold_type[i] = span.phi_type
+    hit = bytearray(size)
+    for start, end, _tag in predicted:
+        hit[max(0, start) : min(end, len(text))] = b"\x01" * max(0, min(end, len(text)) - max(0, start))
+    for match in _TOKEN.finditer(text):
+        start, end = match.span()
+        totals["words"] += 1
+        phi = next((t for t in gold_type[start:end] if t is not None), None)
+        predicted_here = 1 in hit[start:end]
+        totals["predicted"] += predicted_here
+        if phi is not None:
+            totals["gold"] += 1
+            totals[f"gold:{phi}"] += 1
+            totals["found"] += predicted_here
+            totals[f"found:{phi}"] += predicted_here
+            totals["correct"] += predicted_here
 
 
-def evaluate(folder: str | Path, detector: PhiDetector | None = None) -> DeidEvaluation:
-    """Run `detector` over every note of the gold corpus in `folder` and score it."""
-    detector = detector or PhiDetector()
+def evaluate(
+    folder: str | Path,
+    find: Callable[[str], Spans] | None = None,
+    keep: Callable[[NoteKey], bool] | None = None,
+    predictions: dict[NoteKey, Spans] | None = None,
+) -> DeidEvaluation:
+    """Run `find` (default: the `Deidentifier`'s PHI spans) on every note of the gold corpus in `folder`, score it.
+
+    `keep` selects notes by (patient, note) key; `predictions`, when given, receives the spans per note.
+    """
+    if find is None:
+        from medcorpus.curation.deid import Deidentifier
+
+        find = Deidentifier().phi_spans
     notes, gold = load_gold(folder)
-    totals: Counter = Counter()
-    hits: Counter = Counter()
-    detected_chars = detected_in_gold = detected_spans = spans_on_gold = 0
+    keys = [key for key in notes if keep is None or keep(key)]
     started = time.perf_counter()
-    found = {key: detector.find(text) for key, text in notes.items()}
+    found = {key: find(notes[key]) for key in keys}
     seconds = time.perf_counter() - started
-    for key, text in notes.items():
-        covered = bytearray(len(text))
-        for start, end, _tag in found[key]:
-            covered[start:end] = b"\x01" * (end - start)
-        in_gold = bytearray(len(text))
-        for span in gold.get(key, ()):
-            in_gold[span.start : span.end] = b"\x01" * (span.end - span.start)
-            totals[span.phi_type] += 1
-            hits[span.phi_type] += _caught(text, span, covered)
-        for start, end, _tag in found[key]:
-            detected_spans += 1
-            inside = sum(in_gold[start:end])
-            detected_chars += end - start
-            detected_in_gold += inside
-            spans_on_gold += inside > 0
-    total = sum(totals.values())
+    totals: Counter = Counter()
+    for key in keys:
+        score_note(notes[key], gold.get(key, ()), found[key], totals)
+    if predictions is not None:
+        predictions.update(found)
     return DeidEvaluation(
-        recall_by_type={t: hits[t] / totals[t] for t in sorted(totals)},
-        recall=sum(hits.values()) / total if total else 0.0,
-        char_precision=detected_in_gold / detected_chars if detected_chars else 0.0,
-        span_precision=spans_on_gold / detected_spans if detected_spans else 0.0,
-        notes=len(notes),
-        gold_spans=total,
+        notes=len(keys),
+        words=totals["words"],
+        characters=sum(len(notes[key]) for key in keys),
+        gold_tokens=totals["gold"],
+        found_tokens=totals["found"],
+        predicted_tokens=totals["predicted"],
+        correct_tokens=totals["correct"],
         seconds=seconds,
-        missed_by_type={t: totals[t] - hits[t] for t in sorted(totals)},
+        gold_by_type={k[5:]: v for k, v in totals.items() if k.startswith("gold:")},
+        found_by_type={k[6:]: v for k, v in totals.items() if k.startswith("found:")},
     )

@@ -1,69 +1,78 @@
-"""Word lists that tell names and places from ordinary words in clinical notes (for PhiDetector)."""
+"""Word lists that tell names and places from ordinary words (for the PHI detectors).
+
+Sources, all installed from PyPI or written here: scikit-learn's English stop words, TextBlob's lexicon
+(lower-case entries are common words, NNP entries proper nouns), Faker's lorem words and person-name lists
+of many Latin-script locales, the `english-words` package's web2 and GCIDE dictionaries (rare English words),
+Faker's US states and our clinical vocabulary (`phi_medical`). Nothing comes from an evaluation corpus.
+Each word gets one set of bit flags, computed once and cached.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
+import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
-import textblob
+from medcorpus.curation.phi_medical import CLINICAL, DRUGS, EPONYMS
 
-_CLINICAL_WORDS = """
+FUNC, COMMON, DICT, FIRST, LAST, PROPER, MEDICAL, EPONYM = (1 << i for i in range(8))
+NAME_LOCALES = (
+    "en en_US en_GB en_IE en_IN en_NZ es es_ES es_MX it_IT de_DE fr_FR pl_PL pt_BR pt_PT nl_NL cs_CZ sk_SK sv_SE "
+    "da_DK no_NO fi_FI hu_HU ro_RO hr_HR sl_SI tr_TR lt_LT lv_LV et_EE ga_IE en_NG"
+).split()
+
+# Note-taking words that follow the detectors' cue words (dr, son, to, ...) but are never names or places.
+_NOTE_WORDS = """
 dr drs mr mrs ms in-law carevue careview flowsheet metavision aware notified called paged informed updated
-visited visit visiting phoned spoke speak spoken talked met meet
-present bedside in out at to and or with w of on for by from re regarding about team service resident intern
-attending fellow staff nurse nsg rn md np pa rrt sw cm pt pts patient patients family pcp primary covering
-oncall on-call house housestaff ho consult consulted consulting surgery surgical medicine micu sicu ccu csru
-ctic icu nicu pacu er ew ed or ir cath lab ct mri cxr ekg ecg echo tee eeg us ultrasound xray x-ray floor
-unit bed chair room home rehab hospital hosp clinic osh outside local community another other previous prior
-same this that these those here there today tonight tomorrow yesterday now am pm noc night day evening
-morning afternoon shift hrs hr hours min minutes days weeks months yrs years ago since until per via plan
-plans planned planning following follow followed needs need wants wanted would will may might can could
-should must did does do done has have had having is was were be been being are who which when where what
-while if then than also still again stable unstable alert oriented awake asleep sedated intubated extubated
-vented ventilated lethargic confused agitated calm comfortable pain afebrile febrile tachy brady hypotensive
-hypertensive cont continue continues continued given started stopped increased decreased weaned titrated held
-placed removed changed inserted pulled seen evaluated examined assessed eval assessment exam repeat recheck
-check checked mg mcg ml cc units u gm kg mmhg l lpm nc nrb fio fio2 peep cpap bipap abg vbg hct hgb wbc plt
-inr ptt bun cr k na ca po iv im sc sq prn q qd bid tid qid qhs ng ngt ogt peg ett trach line aline a-line
-picc cvl tlc iabp insulin morphine propofol fentanyl dopamine neo vancomycin aspirin nitro bp sbp map cvp pap
-pcwp ci co svr rr sat sats spo2 sao2 pao2 temp t tmax wt ht uo u/o i/o bs ls abd gi gu cv neuro resp id heme
-skin social soc coping psych dispo code dnr dni full cmo comfort npo diet tube feeds sputum secretions suction
-suctioned cough lungs breath breathing clear coarse crackles rhonchi rales wheezes diminished edema stool urine
-output drainage dressing dsg incision wound site sites vss afib nsr st sb svt vt vf pvc pvcs pac pacs lbbb
-rbbb mi ami cad chf copd htn dm cabg avr mvr ptca pci stent sob cp doe pnd ams ms mae perrl perrla pearl
-pearla gcs moves follows commands responds opens eyes nods mouths words speech brother sister wife husband son
-daughter dtr mother father friend family members proxy hcp aunt uncle niece nephew cousin spouse partner
-children kids grandson granddaughter grandaughter amt neg occ endo ivf neb nebs reg exp los cta cts mag alt
-sec tvs esp drg cpr asa lsc cms raf ems ica trans lac gerd ssi rbc cbc cri quad adv oxy pulm abs fhp wo bbb
-loc csf arf aaa crt vip overnite nite tol gtt gtts ns lr d5w kub lue rue lle rle rlq ruq llq luq ota ps psv
-simv imv ac sr cx bb av ep rca lad lcx lima svg rij lij bsd lcs lws mn uop tpn cdiff c-diff mod lg sm rt
-""".split()
-
-# Eponyms of devices, signs and diseases, common drug names, calendar words: capitalised, yet not PHI.
-_NOT_NAMES = """
-foley hickman quinton swan ganz groshong portex shiley jackson pratt jp pleurovac pigtail dobhoff corpak salem
-trendelenburg babinski homan homans cheyne stokes kussmaul kerley tenckhoff blakemore sengstaken nissen whipple
-roux hartmann mallory weiss hodgkin hodgkins parkinson parkinsons alzheimer alzheimers crohn crohns graves
-addison cushing wolff guillain barre bell bells doppler holter gram cordis coumadin tylenol lasix ativan
-haldol levophed vanco zosyn flagyl heparin kcl ntg lopressor captopril plavix milrinone dobutamine valium
-zantac cardizem tegretol vasotec diprivan allegra esmolol amiodarone lido lidocaine destin venti
-monday tuesday wednesday thursday friday saturday sunday january february march april june july august
-september october november december christmas easter thanksgiving english spanish russian cantonese
-italian french german polish chinese portuguese greek haitian creole
+visited visit visiting phoned spoke speak spoken talked met meet present bedside team service resident
+intern attending fellow staff nurse pt pts patient patients family primary covering oncall on-call house
+housestaff consult consulted consulting surgery surgical medicine floor unit bed chair room home rehab
+hospital clinic outside local community another other previous prior same this that these those here there
+today tonight tomorrow yesterday now am pm noc night day evening morning afternoon shift hours min minutes
+days weeks months years ago since until per via plan plans planned following follow followed needs need
+wants wanted would will may might can could should must did does do done has have had having is was were be
+been being are who which when where what while if then than also still again stable unstable alert oriented
+awake asleep sedated intubated extubated vented lethargic confused agitated calm comfortable pain afebrile
+cont continue continues continued given started stopped increased decreased weaned titrated held placed
+removed changed inserted pulled seen evaluated examined assessed eval assessment exam repeat recheck check
+checked brother sister wife husband son daughter dtr mother father friend members proxy aunt uncle niece
+nephew cousin spouse partner children kids grandson granddaughter grandaughter overnite nite mod lg sm
+monday tuesday wednesday thursday friday saturday sunday mon tues wed thur thurs fri sat sun january february
+march april june july august september october november december jan feb apr jun jul aug sep sept oct nov dec
+christmas easter thanksgiving english spanish russian cantonese mandarin italian french german polish chinese
+portuguese greek haitian creole vietnamese korean arabic american african caucasian hispanic latino asian
 """.split()
 
 
-def _word_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
-    """(function words, common words, plain nouns, proper nouns): sklearn's stop words and our clinical words;
-    those plus Faker's lorem words and TextBlob's lexicon (lower-case entries); the lexicon's lower-case entries
-    tagged only NN; and its capitalised entries tagged NNP first."""
-    from faker.providers.lorem.en_US import Provider as Lorem
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+def fold(name: str) -> str:
+    """Lower-case ASCII form of a name (accents removed)."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
 
-    function = (set(ENGLISH_STOP_WORDS) - {"bill", "fire", "mill"}) | set(_CLINICAL_WORDS)
-    common = function | {w.lower() for w in Lorem.word_list}
+
+def _faker_names() -> tuple[set[str], set[str]]:
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in NAME_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ImportError:
+            continue
+        for attribute in ("first_names", "first_names_male", "first_names_female", "last_names"):
+            values = getattr(provider, attribute, ()) or ()
+            for name in values.keys() if isinstance(values, dict) else values:
+                for part in re.split(r"[\s-]+", fold(name)):
+                    if re.fullmatch(r"[a-z][a-z']{1,}", part):
+                        (last if attribute == "last_names" else first).add(part)
+    return first, last
+
+
+def _textblob_words() -> tuple[set[str], set[str]]:
+    import textblob
+
+    common: set[str] = set()
     proper: set[str] = set()
-    nouns: set[str] = set()
     lexicon = Path(textblob.__file__).parent / "en" / "en-lexicon.txt"
     for line in lexicon.read_text(encoding="utf-8").splitlines():
         word, _, tags = line.partition(" ")
@@ -71,25 +80,90 @@ def _word_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str], froze
             continue
         if word[0].islower():
             common.add(word)
-            if tags.split() == ["NN"]:
-                nouns.add(word)
         elif tags.split()[:1] == ["NNP"]:
             proper.add(word.lower())
-    return frozenset(function), frozenset(common), frozenset(nouns), frozenset(proper - common)
+    return common, proper
 
 
-def _name_lists(locales: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    """Lower-cased, accent-folded (first names, last names) of Faker's person providers for `locales`."""
-    import importlib
-    import unicodedata
+def _dictionary_words() -> set[str]:
+    import textblob
 
-    first: set[str] = set()
-    last: set[str] = set()
-    for locale in locales:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        for attribute in ("first_names", "first_names_male", "first_names_female", "last_names"):
-            for name in getattr(provider, attribute, ()) or ():
-                folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-                if re.fullmatch(r"[a-z][a-z'\-]+", folded):
-                    (last if attribute == "last_names" else first).add(folded)
-    return frozenset(first), frozenset(last)
+    try:  # the `english-words` package (web2 + GCIDE); without it, TextBlob's spelling list alone
+        from english_words import get_english_words_set
+    except ImportError:
+        words: set[str] = set()
+    else:
+        words = {w for w in get_english_words_set(["web2", "gcide"], lower=False, alpha=True) if w[0].islower()}
+    spelling = Path(textblob.__file__).parent / "en" / "en-spelling.txt"
+    for line in spelling.read_text(encoding="utf-8").splitlines():
+        if not line.startswith(";;;"):
+            words.add(line.partition(" ")[0].lower())
+    return words
+
+
+_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
+
+
+class WordFlags:
+    """Flags of a token (lower-cased, possessive and contraction removed), inflected forms falling back to stems."""
+
+    def __init__(self) -> None:
+        self.table = word_flags()
+        self.cache: dict[str, int] = {}
+
+    def __call__(self, token: str) -> int:
+        value = self.cache.get(token)
+        if value is None:
+            value = self.cache[token] = self._lookup(token)
+        return value
+
+    def _lookup(self, token: str) -> int:
+        word = token.lower().strip("'-")
+        word = word.removesuffix("'s")
+        if "'" in word:
+            head = word.partition("'")[0]
+            if len(head) > 1:
+                word = head
+        value = self.table.get(word)
+        if value is not None:
+            return value
+        for suffix, replacement in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) > 2:
+                stem = self.table.get(word[: -len(suffix)] + replacement, 0)
+                if stem & (COMMON | DICT | MEDICAL):
+                    return stem & (COMMON | DICT | MEDICAL | FUNC)
+        return 0
+
+
+@lru_cache(maxsize=1)
+def places() -> frozenset[str]:
+    """Lower-case US state names and abbreviations (Faker's en_US address provider)."""
+    from faker.providers.address.en_US import Provider
+
+    names = {fold(s) for s in Provider.states} | {s.lower() for s in Provider.states_abbr}
+    return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def word_flags() -> dict[str, int]:
+    """Bit flags (`FUNC`, `COMMON`, `DICT`, `FIRST`, `LAST`, `PROPER`, `MEDICAL`, `EPONYM`) for every known word."""
+    from faker.providers.lorem.en_US import Provider as Lorem
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    common, proper = _textblob_words()
+    first, last = _faker_names()
+    flags: dict[str, int] = {}
+
+    def mark(words, flag: int) -> None:
+        for word in words:
+            flags[word] = flags.get(word, 0) | flag
+
+    mark(_dictionary_words(), DICT)
+    mark(common | {w.lower() for w in Lorem.word_list}, COMMON)
+    mark((set(ENGLISH_STOP_WORDS) - {"bill", "fire", "mill", "sue"}) | set(_NOTE_WORDS), FUNC | COMMON)
+    mark(proper, PROPER)
+    mark(first, FIRST)
+    mark(last, LAST)
+    mark(DRUGS | CLINICAL, MEDICAL | COMMON)
+    mark(EPONYMS, EPONYM)
+    return flags

@@ -1,0 +1,105 @@
+"""Shared pieces of the PHI detectors: the tag set, one scrubadub `Filth` class per tag, and a detector base.
+
+Every detector of `medcorpus.curation` is a `scrubadub.detectors.Detector`; its spans are `PhiFilth`
+objects whose ``type`` is one of `TAGS`. A detector may also expose `spans(text)`, the plain
+`(start, end, tag)` tuples, which the combined `PhiDetector` uses to skip building Filth objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from scrubadub.detectors import Detector
+from scrubadub.filth import Filth
+
+TAGS = ("NAME", "DATE", "HOSPITAL", "LOCATION", "ID", "PHONE", "AGE>89", "CONTACT", "PHI")
+Span = tuple[int, int, str]
+
+# Tags already written into a text (by placeholder normalisation) are never re-detected.
+TAG_TEXT = re.compile(r"\[(?:" + "|".join(re.escape(tag) for tag in TAGS) + r")\]")
+# MIMIC-III placeholders and MIMIC-IV's untyped ``___``: detectors leave these to placeholder normalisation.
+PLACEHOLDER = re.compile(r"\[\*\*([^\]\n]{0,200}?)\*\*\]")
+UNTYPED = re.compile(r"(?<!_)___(?!_)")
+
+
+class PhiFilth(Filth):
+    """A span of PHI; ``type`` is the tag (``NAME``, ``DATE``, ...) and its replacement is ``[TAG]``."""
+
+    type = "PHI"
+
+    def replace_with(self, replace_with: str = "placeholder", **kwargs) -> str:  # noqa: ARG002
+        return f"[{self.type}]"
+
+
+FILTH_CLASSES: dict[str, type[PhiFilth]] = {
+    tag: type(f"{tag.title().replace('>', 'Over')}PhiFilth", (PhiFilth,), {"type": tag}) for tag in TAGS
+}
+
+
+class PhiDetectorBase(Detector):
+    """A scrubadub detector whose subclasses implement `spans(text)`; `iter_filth` wraps them as `PhiFilth`."""
+
+    name = "phi"
+
+    def spans(self, text: str) -> list[Span]:
+        """`(start, end, tag)` spans found in `text` (any order, may overlap)."""
+        raise NotImplementedError
+
+    def iter_filth(self, text: str, document_name: str | None = None) -> Iterator[Filth]:
+        for start, end, tag in self.spans(text):
+            if end > start:
+                yield FILTH_CLASSES[tag](
+                    beg=start,
+                    end=end,
+                    text=text[start:end],
+                    detector_name=self.name,
+                    document_name=document_name,
+                    locale=self.locale,
+                )
+
+
+# Where two detectors claim the same span, the more specific tag wins (a hospital over a name).
+_PRIORITY = {"DATE": 0, "PHONE": 1, "ID": 2, "CONTACT": 3, "AGE>89": 4, "HOSPITAL": 5, "LOCATION": 6, "NAME": 7}
+
+
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """Sort spans and fuse overlapping ones; the earliest (then longest, then most specific) span's tag wins."""
+    merged: list[Span] = []
+    for start, end, tag in sorted(spans, key=lambda s: (s[0], -s[1], _PRIORITY.get(s[2], 0))):
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            if end > last[1]:
+                merged[-1] = (last[0], end, last[2])
+        else:
+            merged.append((start, end, tag))
+    return merged
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges no detector may touch: ``[TAG]`` tags, ``[** **]`` placeholders and untyped ``___``."""
+    return [m.span() for pattern in (TAG_TEXT, PLACEHOLDER, UNTYPED) for m in pattern.finditer(text)]
+
+
+_WORD_START = re.compile(r"[A-Za-z]+")
+_last_words: list = [None, []]
+
+
+def words_of(text: str) -> list[tuple[str, int]]:
+    """(lower-case word, start) of every run of letters in `text`; the last note's list is reused."""
+    if _last_words[0] is not text:
+        _last_words[0] = text
+        _last_words[1] = [(m.group().lower(), m.start()) for m in _WORD_START.finditer(text)]
+    return _last_words[1]
+
+
+def gated(pattern: re.Pattern, gate: frozenset[str], text: str) -> Iterator[re.Match]:
+    """Matches of `pattern` anchored at the words of `text` that are in `gate` (its possible first words).
+
+    One scan for words plus a set lookup each is far cheaper than letting a long case-insensitive
+    alternation try every position of the text."""
+    for word, start in words_of(text):
+        if word in gate:
+            match = pattern.match(text, start)
+            if match:
+                yield match
