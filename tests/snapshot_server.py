@@ -14,8 +14,48 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "guidelines"
+
+
+BASE = "http://snapshot.test:8080/"  # the fake mirror address adapters are walked under offline
+
+
+def target(url: str) -> str:
+    """The request target ("path?query") of an absolute URL, as routes.json keys it."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def routes(site: str) -> dict[str, dict]:
+    return json.loads((SNAPSHOTS / site / "routes.json").read_text())
+
+
+def expected_documents(site: str) -> list[str]:
+    return json.loads((SNAPSHOTS / site / "expected.json").read_text())["documents"]
+
+
+def recorded(site: str, url: str) -> tuple[bytes, str]:
+    route = routes(site)[target(url)]
+    return (SNAPSHOTS / site / route["file"]).read_bytes(), route.get("type", "text/html")
+
+
+def walk(site: str, base: str = BASE) -> tuple[list[str], list[str]]:
+    """Listing pages fetched and documents found by a breadth-first crawl of the snapshot, as targets."""
+    from medcorpus.sources.guidelines.adapters import adapter_class
+
+    adapter = adapter_class(site)(base)
+    queue, seen, documents, fetched = list(adapter.start_urls()), set(adapter.start_urls()), [], []
+    while queue:
+        url = queue.pop(0)
+        fetched.append(target(url))
+        listing = adapter.parse_listing(url, *recorded(site, url))
+        assert all(link.startswith(base) for link in listing.pages + listing.documents), "a link left the mirror"
+        queue += [page for page in dict.fromkeys(listing.pages) if page not in seen]
+        seen.update(listing.pages)
+        documents.extend(d for d in listing.documents if d not in documents)
+    return fetched, [target(d) for d in documents]
 
 
 class SnapshotServer(ThreadingHTTPServer):

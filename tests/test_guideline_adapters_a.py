@@ -9,23 +9,18 @@ show that a mirror (or the local snapshot server) works in place of the publishe
 from __future__ import annotations
 
 import gzip
-import json
-from pathlib import Path
-from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import pymupdf
 import pytest
 import requests
-from snapshot_server import serve_snapshot
+from snapshot_server import BASE, SNAPSHOTS, expected_documents, recorded, routes, serve_snapshot, walk
 
 from medcorpus.sources.guidelines.adapters import ADAPTERS, Listing, adapter_class
 from medcorpus.sources.guidelines.html import extract_html
 from medcorpus.sources.guidelines.pdf import extract_pdf
 
-SNAPSHOTS = Path(__file__).parent / "snapshots" / "guidelines"
 SITES = ["aafp", "cco", "cdc", "cma", "cps", "drugs_com", "guideline_central", "icrc"]
-BASE = "http://snapshot.test:8080/"
 MAX_SNAPSHOT_BYTES = 60_000
 
 # site -> (license, redistributable, extractor, audience, javascript_only), as decided per publisher
@@ -131,42 +126,6 @@ GARBAGE = [
     b"\x1f\x8b\x08\x00 truncated gzip",
     b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><s>&b;</s>',
 ]
-
-
-def target(url: str) -> str:
-    """The request target ("path?query") of an absolute URL, as routes.json keys it."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def routes(site: str) -> dict[str, dict]:
-    return json.loads((SNAPSHOTS / site / "routes.json").read_text())
-
-
-def expected_documents(site: str) -> list[str]:
-    return json.loads((SNAPSHOTS / site / "expected.json").read_text())["documents"]
-
-
-def recorded(site: str, url: str) -> tuple[bytes, str]:
-    route = routes(site)[target(url)]
-    return (SNAPSHOTS / site / route["file"]).read_bytes(), route.get("type", "text/html")
-
-
-def walk(site: str, base: str = BASE) -> tuple[list[str], list[str]]:
-    """Listing pages fetched and documents found by a breadth-first crawl of the snapshot, as targets."""
-    adapter = adapter_class(site)(base)
-    queue, seen, documents, fetched = list(adapter.start_urls()), set(adapter.start_urls()), [], []
-    while queue:
-        url = queue.pop(0)
-        fetched.append(target(url))
-        listing = adapter.parse_listing(url, *recorded(site, url))
-        assert all(link.startswith(base) for link in listing.pages + listing.documents), "link left the mirror"
-        for page in listing.pages:
-            if page not in seen:
-                seen.add(page)
-                queue.append(page)
-        documents.extend(d for d in listing.documents if d not in documents)
-    return fetched, [target(d) for d in documents]
 
 
 def test_every_site_of_this_group_is_registered():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import string
 
-from test_guideline_adapters_b import BASE, IDSA, SPOR
+from snapshot_server import BASE
+from test_guideline_adapters_b import IDSA, SPOR
 
 from medcorpus.sources.guidelines.adapters import Listing, adapter_class
 

@@ -8,6 +8,7 @@ objects whose ``type`` is one of `TAGS`. A detector may also expose `spans(text)
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from scrubadub.detectors import Detector
@@ -37,14 +38,14 @@ FILTH_CLASSES: dict[str, type[PhiFilth]] = {
 }
 
 
-class PhiDetectorBase(Detector):
+class PhiDetectorBase(Detector, ABC):
     """A scrubadub detector whose subclasses implement `spans(text)`; `iter_filth` wraps them as `PhiFilth`."""
 
     name = "phi"
 
+    @abstractmethod
     def spans(self, text: str) -> list[Span]:
         """`(start, end, tag)` spans found in `text` (any order, may overlap)."""
-        raise NotImplementedError
 
     def iter_filth(self, text: str, document_name: str | None = None) -> Iterator[Filth]:
         for start, end, tag in self.spans(text):
