@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from benchutil import DEFAULT_DATA
 
 
 def main() -> None:

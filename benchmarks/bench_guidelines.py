@@ -14,37 +14,17 @@ Skips a part with a message when its data is absent.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from benchutil import DEFAULT_DATA, in_child
+
 PDFS = (
     "WHO_2016_IPC_core_components_guidelines.pdf",
     "CDC_2016_Guide_to_Infection_Prevention_Outpatient_Settings_v2.3.pdf",
 )
 NGC = Path("guidelines/html/ngc_guideline_gov_2018/syntheses")
-
-
-def in_child(function, *args) -> dict:
-    """Run `function(*args)` in a forked process; its result dict plus the peak RSS in MB of that process
-    and of the largest process it started."""
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-
-    def target() -> None:
-        result = function(*args)
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        result["peak_rss_mb"] = max(own, children) / 1024
-        queue.put(result)
-
-    process = context.Process(target=target)
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
 
 
 def cpu_seconds() -> float:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import multiprocessing
 import os
 import random
-import resource
 import tempfile
 import time
 from pathlib import Path
+
+from benchutil import in_child
 
 os.environ.setdefault("LOGURU_LEVEL", "WARNING")  # before datatrove sets up its logger
 
@@ -84,30 +84,6 @@ def write_noteevents(path: Path, megabytes: int, seed: int = 0) -> int:
             writer.writerow(row)
             size += len(text) + 70
     return notes
-
-
-def peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
-
-
-def in_child(function, *args) -> dict:
-    """Run `function(*args)` in a forked process; its result plus the peak RSS of it and its workers."""
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-
-    def target() -> None:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # datatrove's per-task logs (they go to the logs folder too)
-        result = function(*args)
-        result["peak_rss_mb"] = peak_rss_mb()
-        queue.put(result)
-
-    process = context.Process(target=target)
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
 
 
 class Drain(PipelineStep):
@@ -202,7 +178,7 @@ def main() -> None:
             (f"stage split + writer, {args.workers}", stage, args.workers),
         ]:
             with tempfile.TemporaryDirectory(dir=work) as scratch:
-                show(name, in_child(function, path, workers, scratch), megabytes, notes)
+                show(name, in_child(function, path, workers, scratch, quiet=True), megabytes, notes)
 
 
 if __name__ == "__main__":

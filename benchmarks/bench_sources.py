@@ -13,31 +13,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import multiprocessing
-import resource
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def in_child(function, *args) -> dict:
-    """Run `function(*args)` in a forked process; its result dict plus that process's peak RSS in MB."""
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-
-    def target() -> None:
-        result = function(*args)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        queue.put(result)
-
-    process = context.Process(target=target)
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+from benchutil import DEFAULT_DATA, in_child
 
 
 def pubmed_reader(path: Path) -> dict:

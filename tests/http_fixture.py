@@ -160,7 +160,13 @@ def _index(path: str, folder: Path) -> bytes:
 @contextlib.contextmanager
 def serve(root: Path, ranges: bool = True, delay: float = 0.0) -> Iterator[FixtureServer]:
     """A running `FixtureServer` for `root`, shut down on exit."""
-    server = FixtureServer(root, ranges, delay)
+    with running(FixtureServer(root, ranges, delay)) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator:
+    """Serve `server` from a background thread until the block ends, then shut it down."""
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from http_fixture import running
+
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "guidelines"
 
 
@@ -109,12 +111,5 @@ class _Handler(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serve_snapshot(site: str, root: Path = SNAPSHOTS) -> Iterator[SnapshotServer]:
     """A running server for the snapshot of `site`, shut down on exit."""
-    server = SnapshotServer(root / site)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with running(SnapshotServer(root / site)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -248,19 +248,3 @@ def test_parse_listing_tolerates_garbage(site):
             for kind in ("text/html", "application/json", "application/octet-stream"):
                 listing = adapter.parse_listing(url, body, kind)
                 assert listing.pages == [] and listing.documents == [], (url, body[:20])
-
-
-@pytest.mark.parametrize("site", SITES)
-def test_base_url_override(site):
-    cls = adapter_class(site)
-    default, mirror = cls(), cls("http://mirror.test:8080/sub")
-    assert default.base_url == cls.default_base_url and mirror.base_url == "http://mirror.test:8080/sub/"
-    for a, b in zip(default.start_urls(), mirror.start_urls(), strict=True):
-        assert a.startswith(cls.default_base_url) and b.startswith(mirror.base_url)
-        assert a[len(cls.default_base_url) :] == b[len(mirror.base_url) :]
-    # the recorded pages give publisher URLs when parsed as the publisher's own pages
-    first = next(iter(LISTINGS[site]))
-    body, kind = recorded(site, BASE.rstrip("/") + first)
-    listing = default.parse_listing(cls.default_base_url.rstrip("/") + first, body, kind)
-    assert listing.pages + listing.documents
-    assert all(link.startswith(cls.default_base_url) for link in listing.pages + listing.documents)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
+from http_fixture import running
 
 from medcorpus.sources.guidelines.adapters.base import Listing, SiteAdapter, page_links
 from medcorpus.sources.guidelines.crawl import (
@@ -121,15 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def serve(pages: dict[str, Page]):
-    server = Site(pages)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with running(Site(pages)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def listing(docs: list[str], next_page: str | None = None) -> Page:
