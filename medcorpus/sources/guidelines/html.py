@@ -33,6 +33,10 @@ class HtmlText:
     url: str | None
 
 
+# Page-editing controls inside the content (MediaWiki's section "[edit]" links).
+_EDIT_CONTROLS = "//*[contains(concat(' ', normalize-space(@class), ' '), ' mw-editsection ')]"
+
+
 def _first(tree: HtmlElement, xpath: str) -> str | None:
     for value in tree.xpath(xpath):
         value = " ".join(str(value).split())
@@ -163,6 +167,8 @@ def extract_html(data: bytes) -> HtmlText:
     if tree is None:
         return HtmlText("", None, None)
     url, title = canonical_url(tree), page_title(tree)
+    for control in tree.xpath(_EDIT_CONTROLS):  # wiki "[edit]" links would stick to every heading
+        control.drop_tree()
     document = trafilatura.bare_extraction(
         tree,
         favor_recall=True,
