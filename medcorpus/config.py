@@ -53,6 +53,7 @@ class DedupConfig(Strict):
 class DeidConfig(Strict):
     categories: list[str] = ["clinical"]
     scrub_residual: bool = True
+    replace: Literal["tags", "surrogates"] = "tags"
 
 
 class DecontamConfig(Strict):

@@ -121,7 +121,7 @@ def curation_filter(step: str, params: dict, seed: int, excluded) -> PipelineSte
     if step == "deid":
         from medcorpus.curation.deid import Deidentifier
 
-        return Deidentifier(**params)
+        return Deidentifier(**params, seed=seed)
     raise ValueError(f"unknown curation step {step!r}")
 
 

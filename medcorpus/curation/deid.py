@@ -39,12 +39,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.curation.phi_base import PLACEHOLDER, UNTYPED, Span, merge_spans
 from medcorpus.curation.phi_detector import PhiDetector
+from medcorpus.curation.phi_surrogates import Surrogates
 
 _DATE_DIGITS = re.compile(r"\d{1,4}(?:\s*[-/]\s*\d{0,4}){0,2}")
 # Keyword rules applied in order to the lower-cased placeholder text; the first match wins.
@@ -80,13 +82,16 @@ def placeholder_spans(text: str) -> list[Span]:
     return sorted(spans)
 
 
-def replace_spans(text: str, spans: list[Span]) -> tuple[str, Counter]:
-    """Replace non-overlapping sorted `(start, end, tag)` spans by ``[tag]``; return the text and counts per tag."""
+def replace_spans(
+    text: str, spans: list[Span], surrogate: Callable[[str, str], str] | None = None
+) -> tuple[str, Counter]:
+    """Replace non-overlapping sorted `(start, end, tag)` spans by ``[tag]`` (or by `surrogate(original, tag)`);
+    return the text and counts per tag."""
     counts: Counter = Counter()
     pieces, last = [], 0
     for start, end, tag in spans:
         pieces.append(text[last:start])
-        pieces.append(f"[{tag}]")
+        pieces.append(surrogate(text[start:end], tag) if surrogate else f"[{tag}]")
         counts[tag] += 1
         last = end
     pieces.append(text[last:])
@@ -103,16 +108,27 @@ class Deidentifier(PipelineStep):
 
     Documents of other categories pass through untouched. Counts per tag go to the step's stats
     (``deid_<TAG>``) and to ``metadata["deid"]`` as ``{tag: count}``; the replaced spans, in the input
-    text's offsets, to ``metadata["phi_spans"]`` as ``[[start, end, tag], ...]``.
+    text's offsets, to ``metadata["phi_spans"]`` as ``[[start, end, tag], ...]``. `replace` is ``tags``
+    (``[NAME]``, ...) or ``surrogates``: consistent realistic stand-ins drawn with `seed` (see `phi_surrogates`).
     """
 
     name = "🩺 De-identify"
     type = "✂️ - CURATION"
 
-    def __init__(self, categories: tuple[str, ...] | list[str] = ("clinical",), scrub_residual: bool = True):
+    def __init__(
+        self,
+        categories: tuple[str, ...] | list[str] = ("clinical",),
+        scrub_residual: bool = True,
+        replace: str = "tags",
+        seed: int = 0,
+    ):
         super().__init__()
+        if replace not in ("tags", "surrogates"):
+            raise ValueError(f"deid replace must be 'tags' or 'surrogates', not {replace!r}")
         self.categories = tuple(categories)
         self.scrub_residual = scrub_residual
+        self.replace = replace
+        self.seed = seed
         self._detector: PhiDetector | None = None
 
     @property
@@ -140,7 +156,8 @@ class Deidentifier(PipelineStep):
                 continue
             with self.track_time():
                 spans = self.phi_spans(document.text)
-                document.text, counts = replace_spans(document.text, spans)
+                surrogate = Surrogates(self.seed, str(document.id)) if self.replace == "surrogates" else None
+                document.text, counts = replace_spans(document.text, spans, surrogate)
             self.stat_update("deid_documents")
             for tag, count in sorted(counts.items()):
                 self.stat_update(f"deid_{tag}", value=count)
