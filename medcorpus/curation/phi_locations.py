@@ -1,147 +1,389 @@
 """Hospitals, wards and other places (tags ``HOSPITAL`` and ``LOCATION``), street addresses and ZIP codes.
 
-Cues: facility words after a name (``Calvert Hospital``, ``Union Memorial``, ``Quartermain Building``), place
-prefixes (``St. Agnes``, ``Mount X``, ``University of X``), movement and residence phrases (``transferred from
-X``, ``lives in Y``, ``works for Z``), unknown abbreviations after a place preposition (``to GH``), ward names
-before a floor number (``to Quartermain 2``), ``City, ST`` pairs, street addresses and ZIP codes. States alone
-are not PHI under Safe Harbor and are kept.
+One pass over the note's words. Cues: facility words after a name (``Calvert Hospital``, ``Frederick Memorial``,
+``Chester River Heart Center``), name openers (``St. Agnes``, ``Holy Cross``, ``University of X``, ``U of MD``,
+``the Eastern Shore``), towns of the GeoNames gazetteer (``son in Pikesville``, ``Towson, MD``), movement and
+residence phrases (``transferred to X``, ``lives in Y``, ``works for Z``), short hospital abbreviations with
+evidence (``sent to GH``, ``GH cath lab``; then every other ``GH`` of the note), ward names before a floor number
+(``to Quartermain 2``), street addresses and ZIP codes. States alone are not PHI under Safe Harbor and are kept;
+unknown abbreviations after a preposition are usually clinical shorthand (``to IMV``, ``at 5 mcg``) and are kept.
 """
 
 from __future__ import annotations
 
 import re
 
-from medcorpus.curation.phi_base import PhiDetectorBase, Span, gated
-from medcorpus.curation.phi_words import COMMON, DICT, EPONYM, FUNC, MEDICAL, PROPER, WordFlags, places
+from medcorpus.curation import phi_places as pp
+from medcorpus.curation.phi_base import PhiDetectorBase, Span, words_of
+from medcorpus.curation.phi_name_rules import TERM_ENDING
+from medcorpus.curation.phi_words import COMMON, DICT, EPONYM, FIRST, FUNC, LAST, MEDICAL, PROPER, WordFlags
 
-_TOKEN = r"[A-Za-z][A-Za-z'\-]*"
-_FACILITY = re.compile(
-    r"(?<![\w\[])(?:hospital|hosp|hospiatal|medical[ \t]+(?:center|ctr)|med[ \t]+(?:center|ctr)|mc|rehab(?:ilitation)?"
-    r"|nursing[ \t]+(?:home|facility|center)|assisted[ \t]+living|house|clinic|health(?:[ \t]*care)?|center|ctr"
-    r"|manor|hospice|infirmary|institute|memorial|general|vamc|va|building|bldg|pavilion|tower|campus|village"
-    r"|healthcare|sam|samaritan|county|point|place|court|gardens|hills?|heights|park|er|ed|icu|ccu)\b",
-    re.I,
-)
-_PREFIX = re.compile(
-    r"(?<![\w\[])(?:(university[ \t]+of|univ\.?[ \t]+of|u[ \t]?of|u|saint|st\.|st(?=[ \t]+\w+'s)|mt\.?|mount|fort"
-    r"|ft\.)|new|north|south|east|west|port|lake|glen|upper|lower|middle|holy)[ \t]+(" + _TOKEN + r")",
-    re.I,
-)
-_MOVE = re.compile(
-    r"(?:transferr?ed|transfer|trans|tx'?d|txr|admitted|admit|went|go|going|goes|came|come|sent|brought|flighted"
-    r"|medflighted|flown|flying|flew|arrived|discharged|dc'?d|returned|return|returning|back|accepted|lives?|living"
-    r"|resides?|residing|resident|moved|vacation|vacationing|visiting|works?|working|worked|employed|retired|born"
-    r"|raised|grew[ \t]+up|travell?ed|trip|home|house|apartment|apt|stay(?:ing|s)?|driving|drove|called|seen"
-    r"|followed|hospitalized|treated|cathed|intubated|taken|evaluated|screened|referred|rehab|transport(?:ed)?)\b"
-    r"[^.\n;]{0,30}?\b(?:to|from|at|in|for|by|of|near|into)[ \t]+(?:the[ \t]+)?((?:" + _TOKEN + r"[ \t]*){1,3})",
-    re.I,
-)
-_PREP_ABBREV = re.compile(r"\b(?:to|from|at|in|@|of|via|by)[ \t]+(?:the[ \t]+)?([A-Za-z]{2,5})\b(?![\w/'&-])", re.I)
-_WARD = re.compile(
-    r"\b(?:to|from|at|in|on)[ \t]+(?:the[ \t]+)?(" + _TOKEN + r")[ \t]*(?:\d{1,2}|[1-9][a-z]?)\b(?![\d.:/%])"
-    r"|\b\d{3}[ \t]+(" + _TOKEN + r")\b",
-    re.I,
-)
-_ROOM_WARD = re.compile(r"\b\d{3}[ \t]+()(" + _TOKEN + r")\b")
-_CITY_STATE = re.compile(r"((?:" + _TOKEN + r"[ \t]+){0,2}" + _TOKEN + r"),[ \t]*([A-Z]{2})\b(?:[ \t]+(\d{5}))?")
-_STREET = re.compile(
-    r"(?<![\d/.])\b\d{1,5}[ \t]+(?:[A-Z][A-Za-z'\-]*[ \t]+){1,3}(?i:street|avenue|ave|road|rd|boulevard|blvd"
-    r"|lane|ln|drive|way|court|place|terrace|circle|highway|hwy|parkway|pkwy|(?:st|dr)(?=[.,]))\b\.?",
-)
-_ZIP = re.compile(r"\b(?:zip(?:[ \t]*code)?|zipcode)[ \t]*[:#]?[ \t]*(\d{5}(?:-\d{4})?)\b", re.I)
-_WORD_BEFORE = re.compile(r"(" + _TOKEN + r")[ \t]*$")
-_FACILITY_GATE = frozenset(
-    """hospital hosp hospiatal medical med mc rehab rehabilitation nursing assisted house clinic health healthcare
-    center ctr manor hospice infirmary institute memorial general vamc va building bldg pavilion tower campus
-    village sam samaritan county point place court gardens hill hills heights park er ed icu ccu""".split()
-)
-_PREFIX_GATE = frozenset(
-    """university univ u saint st mt mount fort ft new north south east west port lake glen upper lower
-    middle holy""".split()
-)
-_MOVE_GATE = frozenset(
-    """transferred transfered transfer trans tx txd txr admitted admit went go going goes came come sent brought
-    flighted medflighted flown flying flew arrived discharged dc dcd returned return returning back accepted live
-    lives living reside resides residing resident moved vacation vacationing visiting work works working worked
-    employed retired born raised grew travelled traveled trip home house apartment apt stay staying stays driving
-    drove called seen followed hospitalized treated cathed intubated taken evaluated screened referred rehab
-    transport transported""".split()
-)
-_PREP_GATE = frozenset("to from at in of via by on".split())
-_COMMA_STATE = re.compile(r",[ \t]*[A-Z]{2}\b")
+_NO, _WEAK, _STRONG = 0, 1, 2
+_JOIN = re.compile(r"[ \t]{1,3}|\.[ \t]{0,2}|-|'")
+_FLOOR = re.compile(r"[ \t]*-?[ \t]*(?:1\d|[1-9])[a-zA-Z]?(?:/[1-9])?(?![\w:/%-]|\.\d)")
+_SENTENCE = re.compile(r"(?:^|[.:;!?\n])[ \t\"'(]*$")
+_WARD_GAP = re.compile(r"[ \t]*:?[ \t]*(?:\d{3}[ \t]+)?")
+_FAC, _OPEN, _PREP, _WARD, _TOWN, _STREET_WORD, _ZIPWORD, _WORK, _OWNED = pp.RULE_BITS
 
 
 class LocationDetector(PhiDetectorBase):
-    """Hospitals, wards, towns, streets, ZIP codes and companies; spans tagged ``HOSPITAL`` or ``LOCATION``."""
+    """Hospitals, wards, towns, regions, streets, ZIP codes and companies; spans tagged ``HOSPITAL``/``LOCATION``."""
 
     name = "phi_location"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.flag = WordFlags()
-        self.states = places()
+        self.places = pp.gazetteer()
+        self.heads, self.pairs = pp.place_heads()
+        self.states = pp.states()
+        self.rules = pp.rule_table(self.flag, self.places, self.heads)
+        self.multi = frozenset(w for w, size in self.heads.items() if size > 1) | pp.BARE_PLACES | {"the"}
+        self._typo: dict[str, bool] = {}
 
-    def unknown(self, token: str, capital: bool = False) -> bool:
-        """A word in no vocabulary (or a proper noun written with a capital), not a function or clinical word."""
-        flag = self.flag(token)
-        if len(token) < 2 or flag & (FUNC | MEDICAL | EPONYM):
-            return False
-        return not flag & (COMMON | DICT) or (capital and bool(flag & PROPER) and not flag & COMMON)
+    def typo(self, word: str) -> bool:
+        """A word one edit away from a known English or clinical word (``tranplant``, ``speach``)."""
+        value = self._typo.get(word)
+        if value is None:
+            value = self._typo[word] = pp.near_miss(word, self.flag.table, COMMON | DICT | MEDICAL)
+        return value
 
     def spans(self, text: str) -> list[Span]:
-        from medcorpus.curation.phi_names import note_case
+        return _Note(self, text, pp.mixed_case(text)).run()
 
-        mixed = note_case(text) == "mixed"
-        found: list[Span] = []
-        for match in gated(_FACILITY, _FACILITY_GATE, text):
-            for token in self._before(text, match.start(), mixed):
-                found.append((*token, "HOSPITAL"))
-        for match in gated(_PREFIX, _PREFIX_GATE, text):
-            token = match.group(2)
-            capital = mixed and token[0].isupper() and match.group()[0].isupper()
-            strong = match.group(1) is not None
-            if (strong or capital) and self.unknown(token, capital):
-                found.append((match.start(), match.end(2), "LOCATION"))
-        for match in gated(_MOVE, _MOVE_GATE, text):
-            for token in re.finditer(_TOKEN, match.group(1)):
-                word = token.group()
-                if not self.unknown(word, mixed and word[0].isupper()) and word.lower() not in self.states:
-                    break
-                if word.lower() not in self.states:
-                    found.append((match.start(1) + token.start(), match.start(1) + token.end(), "LOCATION"))
-        for match in gated(_PREP_ABBREV, _PREP_GATE, text):
-            word = match.group(1)
-            if (word.isupper() or not mixed) and self.unknown(word) and word.lower() not in self.states:
-                found.append((*match.span(1), "HOSPITAL"))
-        for match in (*gated(_WARD, _PREP_GATE, text), *_ROOM_WARD.finditer(text)):
-            group = 1 if match.group(1) else 2
-            word = match.group(group)
-            if self.unknown(word, mixed and word[0].isupper()):
-                found.append((*match.span(group), "HOSPITAL"))
-        for match in (
-            _CITY_STATE.search(text, max(0, m.start() - 40), m.end() + 7) for m in _COMMA_STATE.finditer(text)
+
+class _Note:
+    """The state of one note's scan: its words, their case and the spans found."""
+
+    def __init__(self, detector: LocationDetector, text: str, mixed: bool):
+        self.d, self.text, self.mixed = detector, text, mixed
+        self.words = words_of(text)
+        self.found: list[Span] = []
+        self.abbreviations: set[str] = set()
+        self.extra = 0
+
+    # -- word helpers -------------------------------------------------------------------------------------------
+    def span(self, i: int) -> tuple[int, int]:
+        word, start = self.words[i]
+        return start, start + len(word)
+
+    def joined(self, i: int) -> bool:
+        """Word `i` and word `i + 1` stand next to each other on one line (spaces, a period or a hyphen)."""
+        if i + 1 >= len(self.words):
+            return False
+        end, start = self.span(i)[1], self.words[i + 1][1]
+        if start - end == 1:
+            return self.text[end] in " \t.-'"
+        return _JOIN.fullmatch(self.text, end, start) is not None
+
+    def cap(self, i: int) -> bool:
+        return self.mixed and self.text[self.words[i][1]].isupper()
+
+    def kind(self, i: int, facility: bool = False) -> int:
+        """How much word `i` looks like part of a place name: `_STRONG`, `_WEAK` (opener, place noun) or `_NO`."""
+        word = self.words[i][0]
+        if word in pp.PREFIXES or word in pp.PLACE_NOUNS:
+            return _WEAK
+        if facility and word in pp.NAME_WORDS and (self.cap(i) or not self.mixed):
+            return _STRONG
+        flag = self.d.flag(word)
+        if len(word) < 2 or flag & (FUNC | MEDICAL | EPONYM) or word in pp.GENERIC or word.endswith("cu"):
+            return _NO
+        if not flag & COMMON and (not flag & DICT or flag & (FIRST | LAST | PROPER) or word in self.d.places):
+            return _STRONG if word not in self.d.states or facility else _NO
+        if not self.cap(i) or not (facility or word in self.d.places):
+            return _NO
+        before = self.text[max(0, self.words[i][1] - 4) : self.words[i][1]].rstrip(" \t")
+        return _NO if not before or before[-1] in ".:;!?\n" else _STRONG  # a sentence's first word says nothing
+
+    def proper(self, i: int, flag: int) -> bool:
+        """All-caps or lower-case note: a gazetteer word that is a proper noun and no dictionary word (``MIAMI``)."""
+        return not self.mixed and flag & PROPER and not flag & DICT and self.words[i][0] in self.d.places
+
+    def add(self, first: int, last: int, tag: str) -> None:
+        self.found.append((self.words[first][1], self.span(last)[1], tag))
+
+    # -- rules ----------------------------------------------------------------------------------------------------
+    def run(self) -> list[Span]:
+        words, n, rules, flags, multi = self.words, len(self.words), self.d.rules, self.d.flag, self.d.multi
+        for i, (word, _start) in enumerate(words):
+            bits = rules.get(word)
+            if bits is None:
+                continue
+            if bits & (_PREP | _WARD) and i + 1 < n:  # most prepositions are followed by ordinary words
+                following = words[i + 1][0]
+                flag = flags(following)
+                if flag & COMMON and following not in multi and not self.cap(i + 1) and not self.proper(i + 1, flag):
+                    bits &= ~(_PREP | _WARD)
+            if bits & _FAC:
+                self.facility(i)
+            if bits & _OPEN:
+                self.opener(i)
+            if bits & _PREP and i + 1 < n and self.joined(i):
+                self.after_preposition(i)
+            if bits & _WORK and i + 1 < n:
+                self.company(i)
+            if bits & _WARD and i + 1 < n:
+                self.ward(i + 1)
+            if bits & _TOWN:
+                self.town_anywhere(i)
+            if bits & _OWNED and i and self.joined(i - 1):
+                self.owner(i - 1)
+            self.extra |= bits
+        if "," in self.text:
+            for match in pp.CITY_STATE.finditer(self.text):
+                if match.group(1).lower() in self.d.states:
+                    self.before_state(match.start(), bool(match.group(2)))
+                    if match.group(2):
+                        self.found.append((*match.span(2), "LOCATION"))
+        self.found.extend(pp.address_spans(self.text, self.extra, self.d.flag))
+        if self.abbreviations:
+            self.spread_abbreviations()
+        return self.found
+
+    def name_before(self, end: int, facility: bool, limit: int = 3) -> int | None:
+        """Index of the first word of a place name whose last word is `end`, or None."""
+        first, strong, weak = None, 0, 0
+        i = end
+        while i >= 0 and end - i < limit + 1:
+            if self.words[i][0] == "s" and i > 0 and self.text[self.words[i][1] - 1] == "'":
+                i -= 1  # possessive: St. Mary's
+            kind = self.kind(i, facility)
+            if kind == _NO:
+                break
+            strong, weak, first = strong + (kind == _STRONG), weak + (kind == _WEAK), i
+            if i == 0 or not self.joined(i - 1):
+                break
+            i -= 1
+        if first is None or not (strong or weak > 1):
+            return None
+        while first < end and self.kind(first, facility) == _WEAK and self.words[first][0] not in pp.PLACE_NOUNS:
+            if self.words[first][0] in pp.PREFIXES and (strong or weak > 1):
+                break  # keep openers (Holy Cross, Greater Baltimore)
+            first += 1
+        return first
+
+    def facility(self, i: int) -> None:
+        """``X [Y] hospital``: the name before a facility word (and the facility word when it is part of the name)."""
+        j = i
+        while j > 0 and self.joined(j - 1) and self.words[j - 1][0] in pp.FACILITY | pp.GENERIC - {"the", "a", "an"}:
+            j -= 1
+            if self.words[j][0] in pp.NAMED_FACILITY:
+                break
+        if j == 0 or not self.joined(j - 1):
+            return
+        chain = sum(w in pp.FACILITY for w, _ in self.words[j : i + 1])
+        strong = self.words[i][0] not in pp.WEAK_FACILITY or chain > 1
+        first = self.name_before(j - 1, facility=strong)
+        if first is None:
+            self.bare_facility(i, j, chain)
+            return
+        if not strong and not any(
+            self.d.flag(w) or not self.d.typo(w) or pp.near_place(w, clipped=False) for w, _ in self.words[first:j]
         ):
-            if match and match.group(2).lower() in self.states:
-                for token in self._before(text, match.end(1), mixed):
-                    found.append((*token, "LOCATION"))
-                if match.group(3):
-                    found.append((*match.span(3), "LOCATION"))
-        found.extend((*m.span(), "LOCATION") for m in _STREET.finditer(text))
-        found.extend((*m.span(1), "LOCATION") for m in _ZIP.finditer(text))
-        return found
+            return
+        last = j if self.words[j][0] in pp.NAMED_FACILITY else j - 1
+        self.add(first, last, "HOSPITAL")
+        k = i + 1  # "X rehab or Y": the second name of a pair
+        if k + 1 < len(self.words) and self.words[k][0] in ("or", "and") and self.kind(k + 1) == _STRONG:
+            if self.d.flag(self.words[k + 1][0]) & (FIRST | LAST | PROPER) or not self.d.flag(self.words[k + 1][0]):
+                self.add(k + 1, k + 1, "HOSPITAL")
 
-    def _before(self, text: str, end: int, mixed: bool, limit: int = 3) -> list[tuple[int, int]]:
-        """Up to `limit` place-name tokens ending just before `end` on the same line."""
-        spans: list[tuple[int, int]] = []
-        line_start = text.rfind("\n", 0, end) + 1
-        while len(spans) < limit:
-            match = _WORD_BEFORE.search(text, max(line_start, end - 30), end)
-            if not match:
+    def bare_facility(self, i: int, j: int, chain: int) -> None:
+        """``to Memorial``, ``General Hospital``, ``MD Hospital``, ``North Campus``: a name of common words."""
+        word, prev = self.words[j][0], self.words[j - 1][0]
+        capital = self.cap(j) or not self.mixed
+        if word in pp.NAMED_FACILITY and capital and prev in ("to", "at", "from", "in"):
+            if chain > 1 or word == "memorial":
+                self.add(j, j, "HOSPITAL")
+            return
+        if not self.cap(j) or word not in pp.CAP_FACILITY or i != j:
+            return
+        first = j
+        while first > 0 and j - first < 2 and self.joined(first - 1) and self.cap(first - 1):
+            prior = self.words[first - 1][0]
+            state = prior in self.d.states or prior in pp.STATE_ABBREVIATIONS
+            if not state and (self.d.flag(prior) & (FUNC | MEDICAL | EPONYM) or prior in pp.GENERIC):
                 break
-            token = match.group(1)
-            capital = mixed and token[0].isupper()
-            if not self.unknown(token, capital):
+            first -= 1
+        start = self.words[first][1]
+        if first < j and not _SENTENCE.search(self.text, max(0, start - 6), start):
+            self.add(first, j - 1, "HOSPITAL")
+
+    def opener(self, i: int) -> None:
+        """``University of X``, ``U of MD``, ``St. Mary``, ``Mount X``, ``Holy Cross``, ``the Eastern Shore``."""
+        word, n = self.words[i][0], len(self.words)
+        if i + 2 < n and word in ("university", "univ", "u") and self.words[i + 1][0] == "of" and self.joined(i):
+            state = self.words[i + 2][0]
+            if state in self.d.states or state in pp.STATE_ABBREVIATIONS or self.kind(i + 2, True) == _STRONG:
+                self.add(i, i + 2, "HOSPITAL")
+            return
+        if i + 1 < n and word in ("university", "univ", "u") and self.joined(i) and (self.cap(i) or not self.mixed):
+            state = self.words[i + 1][0]
+            if (state in self.d.states and len(state) > 2) or state in pp.STATE_ABBREVIATIONS - {"md", "va", "ga"}:
+                self.add(i, i + 1, "HOSPITAL")
+        if word in ("university", "univ", "u") or i + 1 >= n or not self.joined(i):
+            return
+        after = self.text[self.span(i)[1]]
+        if word == "st" and after != "." and not (self.cap(i) and self.cap(i + 1)):
+            return
+        nxt = self.words[i + 1][0]
+        kind = self.kind(i + 1, True)
+        if word in ("saint", "st", "mount", "mt", "fort", "ft") and len(nxt) > 2 and self.kind(i + 1) == _STRONG:
+            if not self.d.flag(nxt) & (MEDICAL | FUNC | COMMON):
+                self.add(i, i + 1, "HOSPITAL")
+        elif nxt in pp.PLACE_NOUNS or (kind == _STRONG and nxt in self.d.places):
+            if (word, nxt) != ("new", "york") and f"{word} {nxt}" not in self.d.states:
+                self.add(i, i + 1, "LOCATION")
+
+    def town_at(self, i: int, cued: bool, named: bool = True) -> int | None:
+        """Last word index of a pp.gazetteer town starting at word `i`, or None."""
+        word, places, n = self.words[i][0], self.d.places, len(self.words)
+        longest = self.d.heads.get(word, 0)
+        if longest > 1 and i + 1 < n and self.joined(i) and f"{word} {self.words[i + 1][0]}" in self.d.pairs:
+            for last in range(min(i + longest, i + 4, n) - 1, i, -1):
+                if all(self.joined(k) for k in range(i + 1, last)):
+                    name = " ".join(w for w, _ in self.words[i : last + 1])
+                    if name in places and name not in self.d.states:
+                        return last
+        if word not in places or word in self.d.states:
+            return None
+        flag = self.d.flag(word)
+        if flag & (FUNC | MEDICAL | EPONYM) or (flag & COMMON and not self.cap(i) and not self.proper(i, flag)):
+            return None
+        if len(word) < 4:
+            return None
+        if flag & (FIRST | LAST) and not named:
+            return None
+        if flag & COMMON and i + 1 < len(self.words) and self.joined(i) and not self.cap(i + 1):
+            if self.d.flag(self.words[i + 1][0]) & COMMON and not self.d.flag(self.words[i + 1][0]) & FUNC:
+                return None  # "in Green chart"
+        if not cued and (flag & (COMMON | DICT | FIRST | LAST) or len(word) < 5):
+            return None
+        return i
+
+    def after_preposition(self, i: int) -> None:
+        """Towns after ``in``/``from``/``of``; hospitals and short hospital abbreviations after movement words."""
+        prep, j, n = self.words[i][0], i + 1, len(self.words)
+        if self.words[j][0] == "the" and j + 1 < n and self.joined(j):
+            j += 1
+        before = {w for w, _ in self.words[max(0, i - 4) : i]}
+        moved = bool(before & pp.MOVES) and prep in ("to", "from", "at", "by")
+        home = bool(before & (pp.HOMES | pp.KIN)) and prep in ("in", "from", "of", "near", "at")
+        near = prep in ("in", "from", "near", "outside")
+        capital = self.cap(j) and not self.d.flag(self.words[j][0]) & COMMON
+        last = self.town_at(j, True, near) if near or moved or home or capital else None
+        if last is not None:
+            while last + 1 < n and self.joined(last) and self.words[last + 1][0] in pp.PLACE_NOUNS:
+                last += 1
+            self.add(j, last, "LOCATION")
+            return
+        word, start = self.words[j]
+        token = self.text[start : start + len(word)]
+        flag = self.d.flag(word)
+        if word == "dc" and home and j == i + 1 and (token.isupper() or not self.mixed):
+            self.add(j, j, "LOCATION")  # the District of Columbia, a city
+            return
+        if flag & (FUNC | MEDICAL | EPONYM) or word in self.d.states or word in pp.countries():
+            return
+        following = self.words[j + 1][0] if j + 1 < n and self.joined(j) else ""
+        if not flag and (near or home) and j == i + 1 and (self.cap(j) or not self.mixed) and pp.near_place(word):
+            self.add(j, j, "LOCATION")  # "in Balt", "from Baltmore": a clipped or misspelt town
+            return
+        short = len(word) < 4 and not flag and prep in ("to", "at", "from") and j == i + 1
+        if token.isupper() or not self.mixed or short:
+            if 2 <= len(word) <= 6 and not flag & (COMMON | DICT) and word not in pp.PREFIXES:
+                oriented = prep == "in" and self.words[i - 1][0] in ("is", "am", "m", "are")  # "knows she is in X"
+                evidence = moved or following in pp.AFTER_HOSPITAL or prep in ("to", "at", "from", "leave") or oriented
+                if pp.hospital_shape(token) and evidence:
+                    self.abbreviations.add(token if self.mixed else word)
+                    self.add(j, j, "HOSPITAL")
+                    return
+        if word in pp.BARE_PLACES and j == i + 1 and (self.cap(j) or not self.mixed) and prep in ("to", "from", "at"):
+            self.add(j, j, "HOSPITAL")  # "went to Harbor": a place noun with no article names a place
+            return
+        if word == "the" or len(word) < 3 or not (moved or home and j == i + 1):
+            return
+        kind = self.kind(j)
+        short = len(word) < 5 and (token.isupper() or not self.mixed)
+        if kind == _STRONG and not flag & COMMON and (self.cap(j) or not self.mixed) and not short:
+            if not flag and self.d.typo(word):
+                return
+            last = j
+            while last + 1 < n and last - j < 2 and self.joined(last) and self.kind(last + 1) == _STRONG:
+                last += 1
+            self.add(j, last, "LOCATION" if home else "HOSPITAL")
+
+    def owner(self, i: int) -> None:
+        """``GH attorneys``, ``UMH staff``: a hospital-shaped abbreviation in no vocabulary before a hospital's noun."""
+        word, start = self.words[i]
+        token = self.text[start : start + len(word)]
+        if (token.isupper() or not self.mixed) and len(word) < 5 and pp.hospital_shape(token) and not self.d.flag(word):
+            self.abbreviations.add(token if self.mixed else word)
+            self.add(i, i, "HOSPITAL")
+
+    def company(self, i: int) -> None:
+        """``works for Vista Health``, ``employed by X``, ``his business X``: up to three words of a company name."""
+        j, n = i + 1, len(self.words)
+        if self.words[j][0] in ("for", "at", "by", "from", "with") and self.joined(i) and j + 1 < n:
+            j += 1
+        elif self.words[i][0] not in ("business", "company", "employer"):
+            return
+        last = j - 1
+        while last + 1 < n and last - j < 2 and (last < j or self.joined(last)):
+            word = self.words[last + 1][0]
+            if len(word) < 2 or self.d.flag(word) & (FUNC | MEDICAL) or word in pp.GENERIC:
                 break
-            spans.append(match.span(1))
-            end = match.start()
-        return spans
+            last += 1
+        kinds = [self.kind(k, True) == _STRONG or self.cap(k) or not self.mixed for k in range(j, last + 1)]
+        if any(kinds) and any(
+            self.kind(k, True) == _STRONG or self.words[k][0] in pp.FACILITY for k in range(j, last + 1)
+        ):
+            self.add(j, last, "LOCATION")
+
+    def ward(self, i: int) -> None:
+        """``to Quartermain 2``, ``Quartermain7``, ``209 Quartermain``: a ward name in no vocabulary before a floor."""
+        word, start = self.words[i]
+        end = start + len(word)
+        if not _WARD_GAP.fullmatch(self.text, self.span(i - 1)[1], start) or word.endswith("cu"):
+            return
+        if len(word) < 4 or self.d.flag(word) & (COMMON | FUNC | MEDICAL | EPONYM) or word in self.d.states:
+            return
+        moved = self.words[i - 1][0] == "to" and any(w in pp.MOVES for w, _ in self.words[max(0, i - 4) : i])
+        token = self.text[start:end]
+        shouted = ":" in self.text[self.span(i - 1)[1] : start] and token.isupper() and not TERM_ENDING.search(word)
+        unknown = not self.d.flag(word) and (moved or (shouted and len(word) > 5))  # "plan: QUARTERMAIN 2"
+        if self.mixed and not (token[0].isupper() and token[1:].islower()) and not unknown:
+            return
+        if word.endswith("x") and self.text[end : end + 1].isdigit():
+            return  # "orientedx3"
+        if _FLOOR.match(self.text, end) or (
+            (self.mixed or moved) and re.search(r"\b\d{3}[ \t]+$", self.text[max(0, start - 6) : start])
+        ):
+            self.add(i, i, "HOSPITAL")
+
+    def town_anywhere(self, i: int) -> None:
+        """Gazetteer names of several words (``Glen Burnie``) or before a state name (``towson maryland``)."""
+        last = self.town_at(i, cued=False)
+        if last is None and self.joined(i) and self.words[i + 1][0] in self.d.states and len(self.words[i + 1][0]) > 2:
+            last = self.town_at(i, cued=True)
+        if last is not None:
+            self.add(i, last, "LOCATION")
+
+    def before_state(self, comma: int, zipcode: bool) -> None:
+        """``Towson, MD``: up to three name words before ``, ST``."""
+        k = next((k for k in range(len(self.words) - 1, -1, -1) if self.span(k)[1] <= comma), None)
+        if k is None or self.text[self.span(k)[1] : comma].strip():
+            return
+        first = self.name_before(k, facility=True)
+        if first is None or (self.mixed and not self.cap(first)):
+            return
+        if zipcode or " ".join(w for w, _ in self.words[first : k + 1]) in self.d.places or self.town_at(k, True):
+            self.add(first, k, "LOCATION")
+
+    def spread_abbreviations(self) -> None:
+        """Every other occurrence, in this note, of a hospital abbreviation found with evidence."""
+        for i, (word, start) in enumerate(self.words):
+            token = self.text[start : start + len(word)]
+            if (token if self.mixed else word) in self.abbreviations:
+                self.add(i, i, "HOSPITAL")

@@ -16,7 +16,7 @@ epley foley fowler fowlers gram graves groshong guillain barre hartmann hasselba
 holter homan homans horner huntington huntingtons jackson pratt kaposi kawasaki kernig kerley korotkoff
 kussmaul levin lyme mallory weiss mcburney meniere murphy murphys nissen parkinson parkinsons portex
 pleurovac quinton raynaud raynauds reiter romberg roux salem sengstaken shiley sjogren stokes swan ganz
-tenckhoff trendelenburg trousseau valsalva virchow von willebrand wernicke korsakoff whipple wolff parkinson
+tenckhoff trendelenburg trousseau valsalva virchow von willebrand wilson wernicke korsakoff whipple wolff parkinson
 white glasgow ranson apache braden morse norton allen tinel phalen gleason bishop child pugh glasgow wells
 duke kocher pfannenstiel seldinger yankauer ambu argyle salem heimlich jamshidi steri pleur evac penrose
 hemovac blake davol mickey medi port mediport broviac trialysis vas cath passy muir bivona jackson rees venti
@@ -109,10 +109,12 @@ yank yankauer suctioned ogt ngt lis lws lcws hypoactive hyperactive bs bsx4 abd 
 tf tfs feeds residuals resid resids bm bms stool guaiac ob heme incont incontinent void voided voiding uo
 uop cvvhd hd cvvh cc ccs mls hr hrs min mins sec secs qh qhr qshift noc eve eves am pm nite overnoc overnite
 rec'd recd dc'd dcd dc'ed d/c'd txd tx'd transf trans xfer xferred
+transfuse transfusing rvh bph tah mcgs
 ami ci cv ps ss le st reg los nsb af og cd gd pc liq sxt intub drng ssri tng raf perla pcv nippv rrt vit contin
 paco pao mso mgso ltr cmv hemi berg midnite pheresis plateau huo lix prvc aprv cpot rass cam sbt nif vc mv ve
 ppi dvt ppx gi ivp sl ng og pr pv ef lvef rvef tr mr ar as ms ai pi pa ra rv lv la lvot avpaced vpaced apaced
 paced ddd vvi aai dddr nsvt pac pvc svt junctional idioventricular asystole pea torsades qtc qrs pr bbb
 hgb hct plt plts inr ptt pt k mg ca phos cl co2 bun cr gluc alb lft lfts wbc bands neuts lymph pmn crit hcts
+npn ctscan perm incisional addendum opthamology opthalmology
 """.split()
 )

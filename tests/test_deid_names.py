@@ -1,0 +1,108 @@
+"""Name detector: names after titles, kinship and role cues, initials, all-caps and lower-case notes are found;
+clinical abbreviations, plurals, drugs, eponyms and misspellings are not. All sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from medcorpus.curation.phi_name_rules import NameLexicon, note_case
+from medcorpus.curation.phi_names import NameDetector
+
+FILLER = " The patient rested overnight with stable vital signs and no new complaints. Lungs clear, abdomen soft."
+
+
+@pytest.fixture(scope="module")
+def detector() -> NameDetector:
+    return NameDetector()
+
+
+def found(detector: NameDetector, text: str) -> set[str]:
+    return {text[s:e] for s, e, _t in detector.spans(text)}
+
+
+def styled(sentence: str) -> str:
+    """The sentence plus filler in the sentence's own case style (so the note case is what the test means)."""
+    if sentence.isupper():
+        return sentence + FILLER.upper()
+    if sentence.islower():
+        return sentence + FILLER.lower()
+    return sentence + FILLER
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        ("Ms. K. Dolan is a 64 yo woman admitted with sepsis.", {"K", "Dolan"}),
+        ("Plan discussed with Ms L Haverford this morning.", {"L", "Haverford"}),
+        ("pt seen by mr J. Ostrowski this am.", {"J", "Ostrowski"}),
+        ("Family: Son, Marcus, and daughter, Ellen, visited after lunch.", {"Marcus", "Ellen"}),
+        ("Wife, Rosalind, called for an update.", {"Rosalind"}),
+        ("BP LOW. E. WELSH AWARE. WILL CONT TO MONITOR.", {"E", "WELSH"}),
+        ("Bp low at times. E. WELSH AWARE. Will cont to monitor.", {"E", "WELSH"}),
+        ("bp soft, grace dudak aware, will cont to monitor.", {"grace", "dudak"}),
+        ("Stord-Painter MD performed the procedure at the bedside.", {"Stord", "Painter"}),
+        ("Seen by J. Yi, MD, who agreed with the plan.", {"J", "Yi"}),
+        ("Report given to Mary Hulse, R.N. at change of shift.", {"Mary", "Hulse"}),
+        ("Drs' Ballou and Dutter met with the family.", {"Ballou", "Dutter"}),
+        ("they spoke to the resident, dr. o'connell, who answered questions.", {"o'connell"}),
+        ("SON ROB VISITED, DAUGHTER MARGIE CALLED FROM HOME.", {"ROB", "MARGIE"}),
+        ("Niece, Patricia WAITE, is the legal guardian.", {"Patricia", "WAITE"}),
+        ("Low pressures overnight per md Saeed, will recheck.", {"Saeed"}),
+        ("Resp- Arthur Peppler,MD made no vent changes.", {"Arthur", "Peppler"}),
+        ("HCT 23 (DR. GERTRUDE/ DR. SULLIVAN AWARE), NO TX ORDERED.", {"GERTRUDE", "SULLIVAN"}),
+        ("SHIFT UNEVENTFUL. MARTHA J. KOVAC, RN", {"MARTHA", "J", "KOVAC"}),
+        ("Lytes repleted, Dr T Lark in to see pt at noon.", {"T", "Lark"}),
+        ("CASE MGMT CALLED. (HELEN IS AWAY THIS WEEK) WILL FOLLOW UP.", {"HELEN"}),
+        ("SON CALLED TWICE; THOMAS STATES HIS FATHER WAS TIRED.", {"THOMAS"}),
+        ("Family in this pm. Daughter at bedside until 9, supportive to pt, Carol Ann.", {"Carol"}),
+        ("husband in all evening, very attentive, Peter.", {"Peter"}),
+        ("pt has two health care proxies: marguerite and vondell", {"marguerite", "vondell"}),
+        ("Wife and attorney (Ned Grumbacher) updated on the plan.", {"Ned", "Grumbacher"}),
+        ("SPOKE WITH THE FAMILY ABOUT MRS K. PLANS FOR HOME.", {"K"}),
+    ],
+)
+def test_names_found(detector, sentence, names):
+    missing = names - found(detector, styled(sentence))
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "TVs in the 500s, CTs draining serous fluid, BSs present in all quadrants, PIVs x2 patent.",
+        "SVR elevated, LLL crackles, RISS per protocol, changed to IMV mode for the night.",
+        "Given MgSO4 2 gm and KCl, Ceftaz and Vanco continued, Respalor tube feeds at goal.",
+        "PROPOFOL AND ATIVAN GIVEN FOR AGITATION, ALLEGRA PO FOR ITCHING.",
+        "Recieved pt from the OR, pearla, good air entry, clear breath sounds.",
+        "Foley draining, Swan pulled back, Doppler pulses present, Parkinson disease noted.",
+        "sinus brady to the 50s, dp/pt pulses palpable, c/o pain, d/c'd the a-line.",
+        "Comfort and support given to the family, questions answered.",
+        "Hope is to extubate in the morning. Will is to wean as tolerated.",
+        "LINE IS SECURED AND FLUSHES WELL. ART LINE DOES NOT WEDGE.",
+    ],
+)
+def test_clinical_words_not_found(detector, sentence):
+    for text in (styled(sentence), styled(sentence.upper()), styled(sentence.lower())):
+        assert found(detector, text) == set(), found(detector, text)
+
+
+def test_single_letters_only_as_initials(detector):
+    text = styled("Pt's I/O even. A: stable. s/p CABG, C diff negative, d/c planned.")
+    assert found(detector, text) == set()
+    assert found(detector, styled("Plan reviewed with N. Grandone today.")) == {"N", "Grandone"}
+
+
+def test_token_touching_digits_is_whole(detector):
+    assert found(detector, styled("Replete with MgSO4 and K-Phos, SpO2 98% on 2L.")) == set()
+
+
+def test_misspelling_detection():
+    lex = NameLexicon()
+    assert lex.misspelt("recieved") and lex.misspelt("tremoulous")
+    assert not lex.misspelt("Grandone")
+
+
+def test_note_case():
+    assert note_case("PT RESTING COMFORTABLY. VSS.") == "upper"
+    assert note_case("pt resting comfortably. vss.") == "lower"
+    assert note_case("Pt resting comfortably. VSS stable overnight.") == "mixed"
