@@ -28,10 +28,22 @@ class SourceConfig(Strict):
     options: dict[str, Any] = {}
 
 
+class BoilerplateConfig(Strict):
+    """Lines in at least max(min_documents, min_fraction x documents) documents of one source are removed."""
+
+    min_documents: int = Field(5, ge=2)
+    min_fraction: float = Field(0.01, ge=0, le=1)
+    min_chars: int = Field(20, ge=1)
+    min_words: int = Field(4, ge=1)
+    max_lines: int = Field(500_000, ge=1000)
+
+
 class CleanConfig(Strict):
     remove_urls: bool = False
     remove_emails: bool = False
     strip_html: bool = True
+    citation_remnants: bool = True
+    boilerplate: BoilerplateConfig | None = None
 
 
 class LangConfig(Strict):
@@ -50,16 +62,55 @@ class DedupConfig(Strict):
     priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
 
 
+class NearDedupConfig(Strict):
+    """MinHash + LSH near-duplicate removal; `threshold` confirms candidates (null: any bucket collision)."""
+
+    ngram: int = Field(3, ge=1, le=50)  # defaults tuned by benchmarks/bench_near_dedup.py
+    bands: int = Field(20, ge=1, le=256)
+    rows: int = Field(5, ge=1, le=64)
+    threshold: float | None = Field(0.5, ge=0, le=1)
+    priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
+    keep: list[Literal["priority", "longest", "shortest", "id"]] = ["priority", "longest", "id"]
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, keep: list[str]) -> list[str]:
+        if len(set(keep)) != len(keep) or {"longest", "shortest"} <= set(keep):
+            raise ValueError("keep lists each rule once, and not both longest and shortest")
+        return keep
+
+
 class DeidConfig(Strict):
     categories: list[str] = ["clinical"]
     scrub_residual: bool = True
     replace: Literal["tags", "surrogates"] = "tags"
 
 
+class BenchmarkSpec(Strict):
+    """One evaluation set: a file or folder, its format (detected with `auto`) and the fields matched."""
+
+    path: str
+    format: Literal["auto", "pubmedqa", "medqa", "medmcqa", "mmlu", "aistairc"] = "auto"
+    fields: list[Literal["question", "option", "option_set", "context", "answer"]] | None = None
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    match_ids: bool | None = None  # remove its PMIDs by id (default: PubMedQA test splits only)
+
+
 class DecontamConfig(Strict):
-    benchmarks: list[str] = Field(min_length=1)
+    benchmarks: list[str | BenchmarkSpec] = Field(min_length=1)
     n: int = Field(13, ge=5)
     min_matches: int = Field(1, ge=1)
+    action: Literal["drop", "cut"] = "drop"
+    min_words_left: int = Field(50, ge=0)
+    match_pmids: bool = True
+    pmid_sources: list[str] = ["pubmed", "pmc"]
+
+    def files(self) -> list[str]:
+        """Every benchmark file named (for the manifest's inputs)."""
+        paths = [spec if isinstance(spec, str) else spec.path for spec in self.benchmarks]
+        from medcorpus.curation.benchmarks import SUFFIXES
+
+        return expand_inputs(paths, SUFFIXES)
 
 
 class CurationConfig(Strict):
@@ -69,11 +120,12 @@ class CurationConfig(Strict):
     lang: LangConfig | None = LangConfig()
     quality: QualityConfig | None = None
     dedup: DedupConfig | None = DedupConfig()
+    near_dedup: NearDedupConfig | None = NearDedupConfig()
     deid: DeidConfig | None = DeidConfig()
     decontam: DecontamConfig | None = None
 
 
-STEP_ORDER = ("clean", "lang", "quality", "dedup", "deid", "decontam")
+STEP_ORDER = ("clean", "lang", "quality", "dedup", "near_dedup", "deid", "decontam")
 
 
 class MixConfig(Strict):
@@ -155,7 +207,11 @@ def resolve_paths(raw: dict, base: Path) -> dict:
             options["pmc_folders"] = [fix(str(item)) for item in options["pmc_folders"]]
     decontam = (raw.get("curation") or {}).get("decontam")
     if isinstance(decontam, dict) and isinstance(decontam.get("benchmarks"), list):
-        decontam["benchmarks"] = [fix(str(item)) for item in decontam["benchmarks"]]
+        decontam["benchmarks"] = [
+            item | {"path": fix(str(item["path"]))} if isinstance(item, dict) and "path" in item else item
+            for item in decontam["benchmarks"]
+        ]
+        decontam["benchmarks"] = [fix(item) if isinstance(item, str) else item for item in decontam["benchmarks"]]
     if isinstance(raw.get("output"), str):
         raw["output"] = fix(raw["output"])
     return raw
@@ -176,8 +232,11 @@ def validate(raw: dict) -> RunConfig:
             raise ConfigError(f"sources.{name}.inputs: {error}") from None
     if config.curation.decontam:
         try:
-            expand_inputs(config.curation.decontam.benchmarks)
-        except InputError as error:
+            from medcorpus.curation.benchmarks import resolve_benchmarks
+
+            benchmarks = config.curation.decontam.benchmarks
+            resolve_benchmarks([spec if isinstance(spec, str) else spec.model_dump() for spec in benchmarks])
+        except ValueError as error:
             raise ConfigError(f"curation.decontam.benchmarks: {error}") from None
     return config
 

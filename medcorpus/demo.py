@@ -40,6 +40,7 @@ def demo_config(out: Path, workers: int) -> dict:
         "curation": {
             "clean": {},
             "lang": {},
+            "quality": {},  # the shipped per-source profiles, measured on the real samples (see README)
             "dedup": {},
             "deid": {},
             "decontam": {"benchmarks": [str(SAMPLES / "benchmarks")]},

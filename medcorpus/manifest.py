@@ -14,6 +14,8 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 import medcorpus
+from medcorpus.curation.decontam import benchmark_report
+from medcorpus.curation.step_counts import read_step_counts
 from medcorpus.stats import read_counts, read_exclusions
 
 MANIFEST = "manifest.json"
@@ -103,6 +105,11 @@ def stage_summary(name: str, folder: Path, previous: dict | None) -> dict:
     summary = {"name": name, "output": str(folder), "out": out, "removed": removed}
     if previous is not None:
         summary["in"] = previous
+    steps = read_step_counts(folder)
+    if steps:
+        summary["steps"] = steps  # every step's own counts: rules applied, benchmarks hit, ...
+    if name == "decontam":
+        summary["benchmarks"] = benchmark_report(folder)
     return summary
 
 

@@ -62,7 +62,7 @@ def plan_run(config: RunConfig) -> list[Stage]:
     )
     inputs = [f for s in config.sources.values() for f in expand_inputs(s.inputs, reader_class(s.type).suffixes)]
     if config.curation.decontam:
-        inputs += expand_inputs(config.curation.decontam.benchmarks)
+        inputs += config.curation.decontam.files()
     inputs.append(tokenizer.path)
     stages.append(
         manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, tokenizer.identity(), started)

@@ -111,7 +111,7 @@ def mimic_pipelines(
 def curation_filter(step: str, params: dict, seed: int, excluded) -> PipelineStep:
     """The datatrove step for one single-pass curation step."""
     if step == "clean":
-        return TextCleaner(**params, exclusion_writer=excluded)
+        return TextCleaner(**{k: v for k, v in params.items() if k != "boilerplate"}, exclusion_writer=excluded)
     if step == "lang":
         return LanguageFilter(**params, seed=seed, exclusion_writer=excluded)
     if step == "quality":
@@ -148,6 +148,17 @@ def curation_stage(
             str(work / "signatures"), str(work / "duplicates"), **params, exclusion_writer=excluded
         )
         return Stage(step, out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])
+    if step == "near_dedup":
+        from medcorpus.curation.near_dedup import near_dedup_pipelines
+
+        return Stage(step, out, near_dedup_pipelines(readers, str(Path(out) / "work"), params, tasks, excluded, tail))
+    if step == "clean" and params.get("boilerplate"):
+        from medcorpus.curation.boilerplate import boilerplate_pipelines
+
+        cleaner = curation_filter(step, params, seed, excluded)
+        return Stage(step, out, boilerplate_pipelines(readers, cleaner, out, fmt, params["boilerplate"], tasks, tail))
+    if step == "decontam" and tokenizer is not None:
+        params = params | {"tokenizer": tokenizer.name}  # tokens of the documents each benchmark hit
     return Stage(step, out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
 
 

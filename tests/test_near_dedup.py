@@ -1,0 +1,170 @@
+"""Near-duplicate removal: keep rule, cross-source matches, audit records, config, CLI and real documents."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from medcorpus.cli import main
+from medcorpus.config import STEP_ORDER, ConfigError, NearDedupConfig, validate
+from medcorpus.documents import make_document
+from medcorpus.executors import run_stages
+from medcorpus.io import make_reader, make_writer
+from medcorpus.stages import curation_stage
+
+WORDS = (
+    "patient clinic dose trial cohort renal hepatic cardiac lesion biopsy infusion therapy outcome survival "
+    "placebo baseline follow week month year adult child elderly woman man risk factor marker serum plasma "
+    "protein gene cell tissue tumour infection fever pain blood pressure heart rate oxygen lung kidney liver "
+    "brain nerve muscle bone skin scan image report result measure test assay level increase decrease "
+    "reduced improved stable severe mild moderate acute chronic primary secondary early late high low"
+).split()
+CATEGORY = {"pubmed": "biomedical", "pmc": "biomedical", "guidelines": "biomedical", "general": "general"}
+
+
+def prose(seed: int, sentences: int = 30) -> str:
+    """Deterministic filler prose: distinct seeds share almost no 5-word shingles."""
+    rng = random.Random(seed)
+    return " ".join(
+        " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))).capitalize() + "." for _ in range(sentences)
+    )
+
+
+def edit(text: str, rate: float, seed: int) -> str:
+    """Replace a share `rate` of the words."""
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) if rng.random() < rate else word for word in text.split(" "))
+
+
+def write_docs(folder, docs: list[tuple[str, str, str]]) -> None:
+    """Write (id, source, text) as an intermediate folder, one file per source."""
+    writers = {}
+    for doc_id, source, text in docs:
+        if source not in writers:
+            writers[source] = make_writer(str(folder)).__enter__()
+        writers[source].write(make_document(text, doc_id, source, CATEGORY[source], "CC-BY-4.0"), 0)
+    for writer in writers.values():
+        writer.close()
+
+
+def run_near_dedup(tmp_path, docs, tasks: int = 1, **settings) -> tuple[list, list]:
+    """Run the stage as a config run does; returns (kept documents, excluded documents)."""
+    write_docs(tmp_path / "in", docs)
+    out = tmp_path / f"out{tasks}"
+    params = NearDedupConfig(**settings).model_dump()
+    stage = curation_stage("near_dedup", params, [str(tmp_path / "in")], str(out), "parquet", tasks, 0, None)
+    run_stages([stage], "local", tasks)
+
+    def read(folder):
+        if not folder.is_dir():
+            return []
+        found = list(make_reader(str(folder)).run())
+        for doc in found:
+            doc.metadata = json.loads(doc.metadata) if isinstance(doc.metadata, str) else doc.metadata
+        return sorted(found, key=lambda doc: doc.id)
+
+    return read(out), read(out / "excluded")
+
+
+def test_priority_then_longest_then_id_across_sources(tmp_path):
+    base = prose(1)
+    docs = [
+        ("general:a", "general", base + " Subscribe to our newsletter for more health news today."),
+        ("pubmed:2", "pubmed", edit(base, 0.02, 5)),
+        ("pmc:PMC9", "pmc", edit(base, 0.03, 6)),
+        ("pubmed:7", "pubmed", prose(2)),
+        ("pubmed:8", "pubmed", prose(2)),  # exact copy: identical length, smaller id wins
+        ("general:long", "general", prose(3) + " " + prose(4, 2)),
+        ("general:short", "general", prose(3)),
+        ("general:other", "general", prose(5)),
+    ]
+    kept, excluded = run_near_dedup(tmp_path, docs)
+    assert [doc.id for doc in kept] == ["general:long", "general:other", "pmc:PMC9", "pubmed:7"]
+    removed = {doc.id: doc.metadata for doc in excluded}
+    assert {key: value["duplicate_of"] for key, value in removed.items()} == {
+        "general:a": "pmc:PMC9",
+        "pubmed:2": "pmc:PMC9",
+        "pubmed:8": "pubmed:7",
+        "general:short": "general:long",
+    }
+    assert all(value["filter_reason"] == "near_duplicate" for value in removed.values())
+    assert removed["pubmed:8"]["near_dup_similarity"] == 1.0
+    assert 0.5 < removed["pubmed:2"]["near_dup_similarity"] < 1.0
+    assert removed["general:a"]["source"] == "general" and removed["general:a"]["license"] == "CC-BY-4.0"
+
+
+def test_keep_rule_is_configurable_and_result_does_not_depend_on_tasks(tmp_path):
+    base = prose(11)
+    docs = [("pmc:1", "pmc", base), ("pubmed:1", "pubmed", base + " " + prose(12, 3)), ("general:1", "general", base)]
+    docs += [(f"general:x{i}", "general", prose(100 + i)) for i in range(6)]
+    kept, excluded = run_near_dedup(tmp_path, docs, keep=["longest", "id"], priority=["general"])
+    assert "pubmed:1" in [doc.id for doc in kept]
+    assert sorted(doc.id for doc in excluded) == ["general:1", "pmc:1"]
+    kept_default, _ = run_near_dedup(tmp_path / "a", docs, tasks=1)
+    kept_two, excluded_two = run_near_dedup(tmp_path / "b", docs, tasks=3)
+    assert [doc.id for doc in kept_two] == [doc.id for doc in kept_default]
+    assert "pmc:1" in [doc.id for doc in kept_two] and len(excluded_two) == 2
+
+
+def test_threshold_confirms_candidates(tmp_path):
+    base = prose(21, 60)
+    docs = [("pubmed:1", "pubmed", base), ("pubmed:2", "pubmed", edit(base, 0.06, 3))]
+    # few rows per band: the pair always collides; a strict threshold rejects it, a loose one confirms it
+    _, strict = run_near_dedup(tmp_path / "s", docs, bands=20, rows=2, threshold=0.95)
+    _, loose = run_near_dedup(tmp_path / "l", docs, bands=20, rows=2, threshold=0.3)
+    _, collision = run_near_dedup(tmp_path / "c", docs, bands=20, rows=2, threshold=None)
+    assert strict == [] and [doc.id for doc in loose] == ["pubmed:2"] and [doc.id for doc in collision] == ["pubmed:2"]
+
+
+def test_unrelated_and_empty_documents_are_kept(tmp_path):
+    docs = [(f"pubmed:{i}", "pubmed", prose(200 + i)) for i in range(20)] + [("pubmed:e1", "pubmed", "Short.")]
+    docs.append(("pubmed:e2", "pubmed", "Short."))  # too short for one shingle: never compared
+    kept, excluded = run_near_dedup(tmp_path, docs)
+    assert len(kept) == 22 and excluded == []
+
+
+def test_config_validation():
+    assert STEP_ORDER.index("near_dedup") == STEP_ORDER.index("dedup") + 1
+    assert NearDedupConfig().keep == ["priority", "longest", "id"]
+    for bad in ({"keep": ["priority", "newest"]}, {"keep": ["id", "id"]}, {"keep": ["longest", "shortest"]}):
+        with pytest.raises(ValueError):
+            NearDedupConfig(**bad)
+    raw = {"output": "o", "sources": {"p": {"type": "pmc", "inputs": ["/nonexistent"]}}, "mix": {"ratios": {}}}
+    for settings, key in (({"bands": 0}, "bands"), ({"threshold": 1.5}, "threshold"), ({"rowz": 3}, "rowz")):
+        with pytest.raises(ConfigError, match=f"curation.near_dedup.{key}"):
+            validate(raw | {"curation": {"near_dedup": settings}})
+
+
+def test_cli_curate_near_dedup(tmp_path):
+    base = prose(31)
+    write_docs(tmp_path / "in", [("pubmed:1", "pubmed", base), ("pmc:1", "pmc", edit(base, 0.02, 1))])
+    args = ["curate", "near_dedup", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--set", "bands=10"]
+    result = CliRunner().invoke(main, [*args, "--set", "rows=6"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["stages"][0]["removed"] == {"pubmed": {"near_duplicate": 1}}
+    bad = CliRunner().invoke(main, [*args, "--set", "keep=[oldest]"])
+    assert bad.exit_code == 2 and "keep" in bad.output
+
+
+@pytest.mark.slow
+def test_real_web_documents_with_injected_copies(tmp_path, shared_data):
+    """Real Common Crawl pages: lightly edited copies are found, the untouched pages stay."""
+    import gzip
+
+    path = shared_data / "general" / "dolma_test_data" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line in handle]
+    texts = [text for text in texts if len(text.split()) >= 300][:120]
+    docs = [(f"general:{i:04d}", "general", text) for i, text in enumerate(texts)]
+    copies = {f"pubmed:c{i}": f"general:{i:04d}" for i in range(0, len(texts), 6)}
+    docs += [(key, "pubmed", edit(texts[int(value[-4:])], 0.03, i)) for i, (key, value) in enumerate(copies.items())]
+    kept, excluded = run_near_dedup(tmp_path, docs, tasks=2)
+    found = {doc.id: doc.metadata["duplicate_of"] for doc in excluded}
+    # PubMed has higher priority than general web text: the web originals are the ones removed
+    recalled = sum(found.get(original) == copy for copy, original in copies.items())
+    assert recalled >= 0.9 * len(copies)
+    assert len(found) <= len(copies) + 3  # the real pages hold a few near-duplicates of their own, no more
