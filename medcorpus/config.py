@@ -52,6 +52,7 @@ class LangConfig(Strict):
     min_letters: int = Field(40, ge=0)
     keep_undetermined: bool = True
     max_chars: int = Field(4000, gt=0)
+    backend: Literal["langdetect", "fasttext"] = "langdetect"
 
 
 class QualityConfig(Strict):
@@ -135,6 +136,7 @@ class MixConfig(Strict):
     max_epochs: float = Field(4.0, gt=0)
     max_epochs_per_source: dict[str, float] = {}
     shard_tokens: int = Field(1 << 30, gt=0)
+    validation_fraction: float = Field(0.0, ge=0, lt=1)  # seeded share of distinct documents held out for validation
     public: bool = False  # the mixed shards will be published: restricted (credentialed) documents are refused
     allow_restricted: bool = False  # with public: publish restricted documents anyway (recorded in the report)
 
@@ -150,9 +152,19 @@ class MixConfig(Strict):
 
 
 class TokenizerConfig(Strict):
+    """Tokenizer and per-document layout: [BOS] + text + [EOS, or EOD when `eod_id`/`eod_token` is set]."""
+
     name: str = "mistral-7b-v0.1"
     add_bos: bool = True
     add_eos: bool = True
+    eod_id: int | None = Field(None, ge=0)
+    eod_token: str | None = None
+
+    def load(self):
+        """The `medcorpus.tokenize.Tokenizer` with this policy (raises ValueError for an impossible one)."""
+        from medcorpus.tokenize import load_tokenizer
+
+        return load_tokenizer(self.name, self.add_bos, self.add_eos, eod_id=self.eod_id, eod_token=self.eod_token)
 
 
 class SlurmConfig(Strict):

@@ -68,3 +68,16 @@ def test_decontamination_against_real_pubmedqa(shared_data):
     assert step.filter(leaked) == (False, "benchmark_ori_pqal")
     assert step.filter(clean) is True
     assert len(ngram_hashes("one two three", 2)) == 2
+
+
+def test_fasttext_backend_labels_and_filters_like_langdetect():
+    english = "The patient was admitted with chest pain and shortness of breath lasting two days."
+    german = "Der Patient wurde mit Brustschmerzen und Atemnot, die zwei Tage anhielten, aufgenommen."
+    step = LanguageFilter(backend="fasttext")
+    assert step.detect(english)[0] == "en" and step.detect(german)[0] == "de"
+    assert step.detect("too short") == ("und", 0.0)
+    docs = [Document(text=t, id=str(i), metadata={}) for i, t in enumerate((english, german))]
+    kept = list(step.run(iter(docs)))
+    assert [d.id for d in kept] == ["0"] and kept[0].metadata["language_score"] > 0.9
+    with pytest.raises(ValueError, match="backend"):
+        LanguageFilter(backend="cld3")

@@ -27,7 +27,18 @@ def test_demo_mixes_every_category_at_the_ratio(demo):
     for row in categories.values():
         assert row["achieved_share"] == pytest.approx(row["target_share"], abs=0.03)
     names = [stage["name"] for stage in manifest["stages"]]
-    assert names == ["sources", "clean", "lang", "quality", "dedup", "near_dedup", "deid", "decontam", "tokenize", "mix"]
+    assert names == [
+        "sources",
+        "clean",
+        "lang",
+        "quality",
+        "dedup",
+        "near_dedup",
+        "deid",
+        "decontam",
+        "tokenize",
+        "mix",
+    ]
     removed = {reason for stage in manifest["stages"] for r in stage.get("removed", {}).values() for reason in r}
     assert {"exact_duplicate", "no_abstract"} <= removed
     assert any(reason.startswith("language_") for reason in removed)

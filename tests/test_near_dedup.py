@@ -168,3 +168,15 @@ def test_real_web_documents_with_injected_copies(tmp_path, shared_data):
     recalled = sum(found.get(original) == copy for copy, original in copies.items())
     assert recalled >= 0.9 * len(copies)
     assert len(found) <= len(copies) + 3  # the real pages hold a few near-duplicates of their own, no more
+
+
+def test_word_shingles_hash_each_ngram_by_its_words_in_order():
+    from medcorpus.curation.near_dedup import word_shingles
+
+    first = word_shingles("the patient was febrile overnight".split(), 3)
+    second = word_shingles("yesterday the patient was febrile".split(), 3)
+    assert first.shape == (3, 1) and first.dtype.name == "uint64"
+    assert first[0, 0] == second[1, 0] and first[1, 0] == second[2, 0]  # "the patient was", "patient was febrile"
+    assert word_shingles("was patient the".split(), 3)[0, 0] != first[0, 0]  # order matters
+    assert word_shingles(["too", "short"], 3).shape == (0, 1)
+    assert len(set(first[:, 0].tolist())) == 3

@@ -13,6 +13,8 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.citation_remnants import remove_citation_remnants
 
+# The only ASCII characters ftfy acts on (controls, escapes, HTML entities): a text without them is left as is.
+_FTFY_ASCII = re.compile(r"[\x00-\x08\x0b-\x1f\x7f&]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
 _TAG = re.compile(r"</?(?:[a-zA-Z][a-zA-Z0-9-]*)(?:\s+[^<>]*?)?/?>")
@@ -58,6 +60,8 @@ class TextCleaner(BaseFilter):
 
     def repair(self, text: str) -> str:
         """Mojibake repair (ftfy, with its defaults but for normalisation) and Unicode NFC."""
+        if text.isascii() and not _FTFY_ASCII.search(text):
+            return text  # nothing for ftfy or NFC to change: ASCII holds no mojibake (line breaks: `clean`)
         text = self._apply("ftfy", text, ftfy.fix_text(text, normalization=None))
         return self._apply("nfc", text, unicodedata.normalize("NFC", text))
 

