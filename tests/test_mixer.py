@@ -83,9 +83,9 @@ def test_mixer_hits_ratios_and_is_deterministic(tmp_path):
         assert row["achieved_share"] == pytest.approx(row["target_share"], abs=0.01), category
     assert report["sources"]["mimic3"]["epochs"] == pytest.approx(1000 / 1200, abs=0.05)
     assert len(list_shards(str(outputs[0]))) >= 2
-    for name in ("mix_00000.bin", "mix_00000.idx", "mix_00000.docs.parquet"):
+    for name in ("train_00000.bin", "train_00000.idx", "train_00000.docs.parquet"):
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes()
-    shard = ShardReader(str(outputs[0] / "mix_00000"))
+    shard = ShardReader(str(outputs[0] / "train_00000"))
     assert set(shard.categories) == {"biomedical", "clinical", "general"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,39 +16,76 @@ class InfeasibleMix(ValueError):
 
 @dataclass
 class SourceStock:
-    """The documents one source offers: their ids (sorted), token lengths and where they live."""
+    """The documents one source (or a pool of sources) offers, as arrays: ids sorted, token lengths, locations.
+
+    `ids` is a list of str or a pyarrow string array (compact for millions of documents); `locations`
+    holds (input shard, document index) rows; `members` names the pooled sources and `member` gives each
+    document's position in it; `restricted` flags credentialed-licence data.
+    """
 
     source: str
     category: str
-    ids: list[str] = field(default_factory=list)
+    ids: Sequence[str] = field(default_factory=list)
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    locations: list[tuple[int, int]] = field(default_factory=list)  # (input shard, document index)
-    doc_sources: list[str] = field(default_factory=list)  # each document's source, for pooled stocks
-    restricted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # credentialed-licence data
+    locations: np.ndarray | list = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    restricted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    members: list[str] = field(default_factory=list)
+    member: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     def __post_init__(self) -> None:
-        if not self.doc_sources:
-            self.doc_sources = [self.source] * len(self.ids)
+        count = len(self.ids)
+        self.lengths = np.asarray(self.lengths, dtype=np.int64)
+        self.locations = np.asarray(self.locations, dtype=np.int64).reshape(-1, 2)
         if len(self.restricted) == 0:
-            self.restricted = np.zeros(len(self.ids), dtype=bool)
-        if len(self.restricted) != len(self.ids):
-            raise ValueError(f"source {self.source!r}: {len(self.restricted)} restricted flags for {len(self.ids)} ids")
+            self.restricted = np.zeros(count, dtype=bool)
+        if not self.members:
+            self.members = [self.source]
+            self.member = np.zeros(count, dtype=np.int32)
+        for name, column in (("lengths", self.lengths), ("locations", self.locations), ("restricted", self.restricted)):
+            if len(column) != count:
+                raise ValueError(f"source {self.source!r}: {len(column)} {name} for {count} ids")
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
     @property
     def tokens(self) -> int:
         return int(self.lengths.sum())
 
+    @property
+    def doc_sources(self) -> list[str]:
+        """Each document's source (a list; prefer `members`/`member` for large stocks)."""
+        return [self.members[m] for m in self.member.tolist()]
+
+    def id_list(self, indices: np.ndarray) -> list[str]:
+        """The ids at `indices`, as Python strings."""
+        if isinstance(self.ids, list):
+            return [self.ids[i] for i in np.asarray(indices).tolist()]
+        return self.ids.take(np.asarray(indices, dtype=np.int64)).to_pylist()
+
 
 def pool(name: str, members: list[SourceStock]) -> SourceStock:
     """One stock of several sources of a category, so their documents are selected together."""
+    ids: Sequence[str]
+    if all(isinstance(m.ids, list) for m in members):
+        ids = [i for m in members for i in m.ids]
+    else:
+        import pyarrow as pa
+
+        ids = pa.concat_arrays(
+            [m.ids if not isinstance(m.ids, list) else pa.array(m.ids, pa.string()) for m in members]
+        )
+    names = [n for m in members for n in m.members]
+    offsets = np.cumsum([0] + [len(m.members) for m in members])
     return SourceStock(
         source=name,
         category=members[0].category,
-        ids=[i for m in members for i in m.ids],
+        ids=ids,
         lengths=np.concatenate([m.lengths for m in members]),
-        locations=[loc for m in members for loc in m.locations],
-        doc_sources=[s for m in members for s in m.doc_sources],
-        restricted=np.concatenate([m.restricted for m in members]),
+        locations=np.concatenate([m.locations for m in members]),
+        restricted=np.concatenate([np.asarray(m.restricted, dtype=bool) for m in members]),
+        members=names,
+        member=np.concatenate([m.member + offset for m, offset in zip(members, offsets)]).astype(np.int32),
     )
 
 
@@ -112,28 +150,42 @@ def source_rng(seed: int, source: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(source.encode())])
 
 
+def first_fit(lengths: np.ndarray, remaining: float) -> tuple[np.ndarray, float]:
+    """Positions taken by first fit over `lengths` in order (take each one that still fits), and the gap left.
+
+    Vectorized: a run of documents that fit is taken at once; after the first that does not, only the
+    later ones no longer than the gap can ever fit, so the scan goes on over those.
+    """
+    taken = np.zeros(len(lengths), dtype=bool)
+    candidates = np.arange(len(lengths))
+    while remaining > 0 and len(candidates):
+        sums = np.cumsum(lengths[candidates])
+        fit = int(np.searchsorted(sums, remaining, side="left"))  # the first whose running total reaches the gap
+        fit += int(fit < len(sums) and sums[fit] == remaining)  # ...is taken when it fills it exactly
+        taken[candidates[:fit]] = True
+        if fit:
+            remaining -= float(sums[fit - 1])
+        rest = candidates[fit + 1 :]
+        candidates = rest[lengths[rest] <= remaining]
+    return taken, remaining
+
+
 def select_documents(stock: SourceStock, target: float, seed: int) -> np.ndarray:
     """Indices into `stock` (repeats allowed) whose tokens add up as close as possible to `target`.
 
     Whole epochs first; then, for the fraction, documents in a seeded order are taken while
     they fit (first fit), and finally the one unused document that brings the total closest
-    to the target, if any does. The result misses the target by at most half a document.
+    to the target, if any does. The result misses the target by at most half a document, and
+    in practice by a few tokens when short documents remain.
     """
     if stock.tokens == 0 or target <= 0:
         return np.zeros(0, dtype=np.int64)
     epochs = int(target // stock.tokens)
-    remaining = target - epochs * stock.tokens
-    order = source_rng(seed, stock.source).permutation(len(stock.ids))
-    taken = np.zeros(len(order), dtype=bool)
-    for position, index in enumerate(order):
-        if remaining <= 0:
-            break
-        if stock.lengths[index] <= remaining:
-            taken[position] = True
-            remaining -= stock.lengths[index]
+    order = source_rng(seed, stock.source).permutation(len(stock))
+    taken, remaining = first_fit(stock.lengths[order], target - epochs * stock.tokens)
     unused = np.flatnonzero(~taken)
     if remaining > 0 and len(unused):
         best = unused[np.argmin(np.abs(stock.lengths[order[unused]] - remaining))]
         if abs(stock.lengths[order[best]] - remaining) < remaining:
             taken[best] = True
-    return np.concatenate([np.tile(np.arange(len(stock.ids)), epochs), order[taken]]).astype(np.int64)
+    return np.concatenate([np.tile(np.arange(len(stock), dtype=np.int64), epochs), order[taken]]).astype(np.int64)

@@ -1,5 +1,10 @@
 """The mixing step: tokenized sources in, shards at exact token ratios out, with a report.
 
+Selected documents are shuffled globally across sources (seeded) and written to `train_NNNNN` shards of at
+most `mix.shard_tokens` tokens; with `mix.validation_fraction` a seeded share of the distinct selected
+documents of every source (with all their repeats) goes to `valid_NNNNN` shards beside them instead.
+`selection.parquet` records every selected document with its split and copies (see `selection`).
+
 Publication guard: with `mix.public` the mix refuses, before writing anything, to include a document
 flagged `restricted` (credentialed-licence data such as MIMIC notes; the flag travels from the
 document metadata into the shards' `.docs.parquet` sidecar) or one from a shard that carries no flags,
@@ -9,7 +14,6 @@ and tokens selected per source.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,57 +21,29 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.config import ConfigError
-from medcorpus.mixers.plan import SourceStock, plan_mix, pool, select_documents, source_rng
-from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
+from medcorpus.mixers.plan import MixPlan, SourceStock, plan_mix, select_documents, source_rng
+from medcorpus.mixers.report import build_report
+from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
+from medcorpus.mixers.stocks import load_stocks
+from medcorpus.tokenize.shards import ShardWriter
 
 REPORT = "mix_report.json"
+ID_CHUNK = 1 << 16  # picks whose ids are fetched from Arrow in one go while writing
 
 
 class RestrictedInPublicMix(ConfigError):
     """A mix marked public would publish restricted (credentialed-licence) documents."""
 
 
-def load_stocks(folders: list[str]) -> tuple[list[ShardReader], dict[str, SourceStock], set[str]]:
-    """Every tokenized document under `folders`, grouped by source and sorted by id.
-
-    Sorting by id makes the stock independent of how many tasks wrote the input shards. Also returns
-    the sources with documents from shards that record no restricted flags (written by older versions).
-    """
-    readers = [ShardReader(prefix) for folder in folders for prefix in list_shards(folder)]
-    rows: dict[str, list[tuple[str, int, int, int, bool]]] = {}
-    categories: dict[str, str] = {}
-    unflagged: set[str] = set()
-    for r, reader in enumerate(readers):
-        flags = reader.restricted
-        if flags is None:
-            unflagged.update(reader.sources)
-            flags = [False] * len(reader)
-        columns = zip(reader.doc_ids, reader.sources, reader.categories, flags)
-        for i, (doc_id, source, category, restricted) in enumerate(columns):
-            rows.setdefault(source, []).append((doc_id, r, i, int(reader.lengths[i]), bool(restricted)))
-            categories[source] = category
-    stocks = {}
-    for source, items in sorted(rows.items()):
-        items.sort(key=lambda item: item[0])
-        stocks[source] = SourceStock(
-            source=source,
-            category=categories[source],
-            ids=[item[0] for item in items],
-            lengths=np.array([item[3] for item in items], dtype=np.int64),
-            locations=[(item[1], item[2]) for item in items],
-            restricted=np.array([item[4] for item in items], dtype=bool),
-        )
-    return readers, stocks, unflagged
-
-
-def restricted_counts(picks: list[tuple[SourceStock, int]]) -> dict[str, dict[str, int]]:
+def restricted_counts(groups: list[SourceStock], group_of: np.ndarray, index_of: np.ndarray) -> dict[str, dict]:
     """Selected restricted documents and their tokens, per source."""
     counts: dict[str, dict[str, int]] = {}
-    for group, index in picks:
-        if group.restricted[index]:
-            row = counts.setdefault(group.doc_sources[index], {"documents": 0, "tokens": 0})
-            row["documents"] += 1
-            row["tokens"] += int(group.lengths[index])
+    for g, group in enumerate(groups):
+        picked = index_of[group_of == g]
+        picked = picked[group.restricted[picked]]
+        for m in np.unique(group.member[picked]).tolist():
+            mine = picked[group.member[picked] == m]
+            counts[group.members[m]] = {"documents": len(mine), "tokens": int(group.lengths[mine].sum())}
     return dict(sorted(counts.items()))
 
 
@@ -88,7 +64,7 @@ def check_public(mix: dict, restricted: dict[str, dict[str, int]], unflagged: li
 class TokenMixer(PipelineStep):
     """Selects whole documents per source to meet token ratios and writes Megatron shards.
 
-    Runs as a single task. Selection and order depend only on the inputs, the mix settings
+    Runs as a single task. Selection, split and order depend only on the inputs, the mix settings
     and `seed`: never on the number of workers that produced the inputs.
     """
 
@@ -115,99 +91,74 @@ class TokenMixer(PipelineStep):
             self.mix.get("max_epochs", 4.0),
             self.mix.get("max_epochs_per_source"),
         )
-        picks = []
+        groups, chosen = [], []
         for group, target in self._groups(plan, stocks):
-            chosen = select_documents(group, target, self.seed)
-            picks.extend((group, int(index)) for index in chosen)
-        restricted = restricted_counts(picks)
-        check_public(self.mix, restricted, sorted(unflagged & {group.doc_sources[i] for group, i in picks}))
-        order = source_rng(self.seed, "__mix_order__").permutation(len(picks))
-        shards = self._write([picks[i] for i in order], readers)
-        self._report(plan, stocks, picks, shards, restricted, sorted(unflagged))
-        yield from ()
-
-    def _groups(self, plan, stocks: dict[str, SourceStock]) -> list[tuple[SourceStock, float]]:
-        """What is selected together: each source when weights are given, else a category's sources pooled."""
-        weighted = set(self.mix.get("source_weights") or {})
-        groups = []
-        for category, target in plan.category_targets.items():
-            members = [stocks[name] for name in plan.source_targets if stocks[name].category == category]
-            if weighted & {m.source for m in members}:
-                groups.extend((m, plan.source_targets[m.source]) for m in members)
-            else:
-                groups.append((pool(f"category:{category}", members), target))
-        return groups
-
-    def _write(self, picks: list[tuple[SourceStock, int]], readers: list[ShardReader]) -> list[dict]:
+            groups.append(group)
+            chosen.append(select_documents(group, target, self.seed))
+        group_of = np.concatenate([np.full(len(c), g, dtype=np.int32) for g, c in enumerate(chosen)])
+        index_of = np.concatenate(chosen)
+        fraction = float(self.mix.get("validation_fraction", 0.0))
+        valid = np.concatenate(
+            [split_by_document(c, fraction, self.seed, group.source) for group, c in zip(groups, chosen)]
+        )
+        del chosen
+        restricted = restricted_counts(groups, group_of, index_of)
+        picked_sources = {
+            group.members[m] for g, group in enumerate(groups) for m in np.unique(group.member[index_of[group_of == g]])
+        }
+        check_public(self.mix, restricted, sorted(unflagged & picked_sources))
         out = Path(self.output_folder)
         out.mkdir(parents=True, exist_ok=True)
-        limit, shards, writer, writer_tokens = int(self.mix.get("shard_tokens", 1 << 30)), [], None, 0
-        for stock, index in picks:
-            reader_index, doc_index = stock.locations[index]
-            tokens = readers[reader_index].tokens(doc_index)
-            if writer is None or (writer_tokens and writer_tokens + len(tokens) > limit):
-                if writer is not None:
-                    shards.append(writer.close())
-                writer, writer_tokens = ShardWriter(str(out / f"mix_{len(shards):05d}"), self.vocab_size), 0
-            writer.add(tokens, stock.ids[index], stock.doc_sources[index], stock.category, stock.restricted[index])
-            writer_tokens += len(tokens)
-            self.stat_update("tokens", value=len(tokens))
-        if writer is not None:
-            shards.append(writer.close())
+        shards = []
+        for split, mask, label in ((SPLITS[0], ~valid, "__mix_order__"), (SPLITS[1], valid, "__valid_order__")):
+            where = np.flatnonzero(mask)
+            where = where[source_rng(self.seed, label).permutation(len(where))]
+            shards += self._write(split, groups, group_of[where], index_of[where], readers)
+        selection = write_selection(out, groups, group_of, index_of, valid)
+        report = build_report(self.mix, self.seed, plan, stocks, groups, group_of, index_of, valid, restricted)
+        report |= {"unflagged_sources": sorted(unflagged), "selection": selection}
+        report["shards"] = [shard | {"prefix": Path(shard["prefix"]).name} for shard in shards]
+        write_json(out / REPORT, report)
+        yield from ()
+
+    def _groups(self, plan: MixPlan, stocks: dict[str, SourceStock]) -> list[tuple[SourceStock, float]]:
+        """What is selected together: each source on its own target, so every source lands on its share."""
+        return [(stocks[name], target) for name, target in plan.source_targets.items()]
+
+    def _write(
+        self, split: str, groups: list[SourceStock], group_of: np.ndarray, index_of: np.ndarray, readers
+    ) -> list[dict]:
+        """Write the picks, in order, into `<split>_NNNNN` shards of at most `shard_tokens` tokens each."""
+        out, limit = Path(self.output_folder), int(self.mix.get("shard_tokens", 1 << 30))
+        shards: list[dict] = []
+        writer: ShardWriter | None = None
+        writer_tokens = 0
+        try:
+            for start in range(0, len(group_of), ID_CHUNK):
+                gs, js = group_of[start : start + ID_CHUNK], index_of[start : start + ID_CHUNK]
+                ids = np.empty(len(gs), dtype=object)
+                for g in np.unique(gs).tolist():
+                    ids[gs == g] = groups[g].id_list(js[gs == g])
+                for g, j, doc_id in zip(gs.tolist(), js.tolist(), ids.tolist()):
+                    stock = groups[g]
+                    reader_index, doc_index = stock.locations[j].tolist()
+                    tokens = readers[reader_index].tokens(doc_index)
+                    if writer is None or (writer_tokens and writer_tokens + len(tokens) > limit):
+                        if writer is not None:
+                            shards.append(writer.close() | {"split": split})
+                        writer = ShardWriter(str(out / f"{split}_{len(shards):05d}"), self.vocab_size)
+                        writer_tokens = 0
+                    source = stock.members[stock.member[j]]
+                    writer.add(tokens, doc_id, source, stock.category, bool(stock.restricted[j]))
+                    writer_tokens += len(tokens)
+                    self.stat_update("tokens", value=len(tokens))
+            if writer is not None:
+                shards.append(writer.close() | {"split": split})
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
         return shards
 
-    def _report(
-        self,
-        plan,
-        stocks: dict,
-        picks: list[tuple[SourceStock, int]],
-        shards: list[dict],
-        restricted: dict[str, dict[str, int]],
-        unflagged: list[str],
-    ) -> None:
-        achieved: dict[str, int] = {}
-        documents: dict[str, int] = {}
-        for group, index in picks:
-            name = group.doc_sources[index]
-            achieved[name] = achieved.get(name, 0) + int(group.lengths[index])
-            documents[name] = documents.get(name, 0) + 1
-        total = sum(achieved.values()) or 1
-        categories = {}
-        for category, target in plan.category_targets.items():
-            got = sum(v for k, v in achieved.items() if stocks[k].category == category)
-            categories[category] = {
-                "target_tokens": round(target),
-                "achieved_tokens": got,
-                "target_share": round(target / plan.budget, 6),
-                "achieved_share": round(got / total, 6),
-            }
-        sources = {
-            name: {
-                "category": stocks[name].category,
-                "available_tokens": stocks[name].tokens,
-                "available_documents": len(stocks[name].ids),
-                "target_tokens": round(target),
-                "achieved_tokens": achieved.get(name, 0),
-                "selected_documents": documents.get(name, 0),
-                "epochs": round(achieved.get(name, 0) / stocks[name].tokens, 6) if stocks[name].tokens else 0.0,
-                "restricted_documents": restricted.get(name, {}).get("documents", 0),
-                "restricted_tokens": restricted.get(name, {}).get("tokens", 0),
-            }
-            for name, target in plan.source_targets.items()
-        }
-        unused = sorted(set(stocks) - set(plan.source_targets))
-        report = {
-            "seed": self.seed,
-            "ratios": self.mix["ratios"],
-            "budget_tokens": round(plan.budget),
-            "total_tokens": sum(achieved.values()),
-            "categories": categories,
-            "sources": sources,
-            "unused_sources": unused,
-            "public": bool(self.mix.get("public", False)),
-            "allow_restricted": bool(self.mix.get("allow_restricted", False)),
-            "restricted": restricted,
-            "unflagged_sources": unflagged,
-            "shards": [shard | {"prefix": Path(shard["prefix"]).name} for shard in shards],
-        }
-        (Path(self.output_folder) / REPORT).write_text(json.dumps(report, indent=1, sort_keys=True))
+
+__all__ = ["REPORT", "RestrictedInPublicMix", "TokenMixer", "check_public", "restricted_counts"]
