@@ -154,3 +154,15 @@ def test_torch_wrapper(corpus):
     batches = list(torch.utils.data.DataLoader(torch_dataset(windows), batch_size=4, num_workers=0))
     assert batches[0]["tokens"].shape == (4, 17) and batches[0]["tokens"].dtype == torch.int64
     assert sum(len(batch["tokens"]) for batch in batches) == len(windows)
+
+
+def test_a_mixed_folder_gives_its_train_shards_unless_valid_is_asked_for(tmp_path):
+    from medcorpus.tokenize.shards import ShardWriter
+    from medcorpus.train.dataset import expand_shard_paths
+
+    for name in ("train_00000", "train_00001", "valid_00000"):
+        writer = ShardWriter(str(tmp_path / name), 32000)
+        writer.add([1, 2, 3], f"doc-{name}", "pubmed", "biomedical", False)
+        writer.close()
+    assert [p.rsplit("/", 1)[1] for p in expand_shard_paths([str(tmp_path)])] == ["train_00000", "train_00001"]
+    assert [p.rsplit("/", 1)[1] for p in expand_shard_paths([str(tmp_path)], split="valid")] == ["valid_00000"]

@@ -1,5 +1,6 @@
 """Training-side data access: packed, shuffled, resumable token windows over Megatron shards."""
 
+from medcorpus.train.blend import BlendedWindows, parse_shard_spec
 from medcorpus.train.dataset import PackedWindows, expand_shard_paths, torch_dataset
 
-__all__ = ["PackedWindows", "expand_shard_paths", "torch_dataset"]
+__all__ = ["BlendedWindows", "PackedWindows", "expand_shard_paths", "parse_shard_spec", "torch_dataset"]

@@ -17,8 +17,10 @@ import numpy as np
 from medcorpus.tokenize.shards import ShardReader, list_shards
 
 
-def expand_shard_paths(paths: list[str]) -> list[str]:
-    """Shard prefixes from a list of prefixes and/or folders of shards, in the given order."""
+def expand_shard_paths(paths: list[str], split: str = "train") -> list[str]:
+    """Shard prefixes from a list of prefixes and/or folders of shards, in the given order.
+
+    A folder written by the mixer holds `train_*` and `valid_*` shards: only those of `split` are taken."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     prefixes: list[str] = []
@@ -26,6 +28,8 @@ def expand_shard_paths(paths: list[str]) -> list[str]:
         path = str(path)
         if os.path.isdir(path):
             found = list_shards(path)
+            if any(os.path.basename(f).startswith(("train_", "valid_")) for f in found):
+                found = [f for f in found if os.path.basename(f).startswith(f"{split}_")]
             if not found:
                 raise ValueError(f"no shards (.idx files) under {path}")
             prefixes.extend(found)
