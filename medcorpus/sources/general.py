@@ -3,14 +3,23 @@
 RedPajama lines are `{"text": ..., "meta": {...}}`; Dolma lines are `{id, text, source, added,
 created, metadata}`; CCNet lines keep the text in `raw_content` and their fields at the top
 level. A `.json` file may also hold one JSON array of such records.
+
+A plain `.jsonl` file larger than `split_bytes` is read as byte ranges of that size, each its own
+work unit (`path#bytes=START-END`), so many tasks share one huge file. A line belongs to the range
+holding its first byte; a task seeks to the range start and skips the partial line there. The split
+depends only on the file's size, never on the number of tasks, so ids stay the same for any task
+count: lines of a split file without their own id are numbered by byte offset (`...:b<offset>`)
+rather than by line. Compressed files cannot be seeked into and are read whole.
 """
 
 from __future__ import annotations
 
 import lzma
 import os
+import re
 from collections.abc import Iterable, Iterator
 
+import fsspec
 import orjson
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
@@ -24,6 +33,8 @@ DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)
 URL_KEYS = ("url", "warc_url", "source_url", "link")
 SOURCE_KEYS = ("redpajama_set_name", "source", "dataset", "source_domain")
 DATE_KEYS = ("created", "timestamp", "date_download", "date", "added")
+SPLIT_BYTES = 128 * 2**20
+_RANGE = re.compile(r"#bytes=(\d+)-(\d+)$")
 
 
 def _string(value: object) -> str | None:
@@ -49,8 +60,9 @@ class GeneralReader(SourceReader):
     """General-domain documents from JSON lines (plain or compressed), one document a line.
 
     Ids are `general:<name>:<record id>`, or `general:<name>:<hash of file name>:<line>` for a
-    record without an id. Bad JSON, non-object lines and records without text are rejected
-    (`bad_json`, `not_object`, `no_text`) and reading goes on.
+    record without an id (`:b<byte offset>` in a split file). Bad JSON, non-object lines and records
+    without text are rejected (`bad_json`, `not_object`, `no_text`), a file without any record as
+    `empty_file`, and reading goes on. `split_bytes` (0: never split) sets the byte ranges above.
     """
 
     name = "🌐 General"
@@ -66,16 +78,40 @@ class GeneralReader(SourceReader):
         name: str = "general",
         license: str = "unknown",
         text_key: str = "text",
+        split_bytes: int = SPLIT_BYTES,
     ):
         super().__init__(inputs, exclusion_writer=exclusion_writer, limit=limit)
+        if split_bytes < 0:
+            raise ValueError("split_bytes must be 0 (never split) or more")
         self.source = name
         self.license = license
         self.text_key = text_key
+        self.split_bytes = split_bytes
+        self.files = [part for path in self.files for part in self._parts(path)]
+
+    def _parts(self, path: str) -> list[str]:
+        """`path` itself, or `path#bytes=START-END` ranges of `split_bytes` for a large plain JSONL file."""
+        if not self.split_bytes or not path.endswith(".jsonl"):
+            return [path]
+        fs, local = fsspec.core.url_to_fs(path)
+        size = fs.size(local)
+        if size is None or size <= self.split_bytes:
+            return [path]
+        step = self.split_bytes
+        return [f"{path}#bytes={start}-{min(start + step, size)}" for start in range(0, size, step)]
 
     def read_file(self, path: str) -> Iterator[Document]:
+        byte_range = _RANGE.search(path)
+        if byte_range is not None:
+            path = path[: byte_range.start()]
+            records = self._range_records(path, int(byte_range.group(1)), int(byte_range.group(2)))
+        else:
+            records = self._records(path)
         file_key = url_hash(os.path.basename(path))
+        empty, rejected = byte_range is None, self._rejected
         try:
-            for number, raw in self._records(path):
+            for number, raw in records:
+                empty = False
                 line_id = f"general:{self.source}:{file_key}:{number}"
                 try:
                     record = orjson.loads(raw) if isinstance(raw, bytes) else raw
@@ -87,8 +123,26 @@ class GeneralReader(SourceReader):
                     yield document
         except DECOMPRESSION_ERRORS as error:
             self.reject(path, f"unreadable_file:{type(error).__name__}")
+        if empty and self._rejected == rejected:
+            self.reject(path, "empty_file")
 
-    def _records(self, path: str) -> Iterator[tuple[int, object]]:
+    @staticmethod
+    def _range_records(path: str, start: int, end: int) -> Iterator[tuple[str, bytes]]:
+        """("b<offset>", line) for every non-blank line starting in [start, end) of a plain file."""
+        with fsspec.open(path, "rb") as handle:
+            if start > 0:
+                handle.seek(start - 1)
+                handle.readline()  # the end of the line that began before `start` (just "\n" if none did)
+            position = handle.tell()
+            while position < end:
+                line = handle.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield f"b{position}", line
+                position += len(line)
+
+    def _records(self, path: str) -> Iterator[tuple[int | str, object]]:
         """(line number, raw line) pairs; a `.json` file holding one JSON array gives (index, record) pairs."""
         with open_input(path) as handle:
             first = True

@@ -12,8 +12,8 @@ not, CRLF or LF line ends; `.csv` or `.csv.gz`):
 
 Every document is category "clinical", license "physionet-credentialed" and ``restricted: True``.
 Reject reasons: ``iserror``, ``category_filtered``, ``empty_text``, ``duplicate_text``, ``bad_row``
-(wrong column count or unparsable CSV), ``oversized`` (a report or zip member above the size bound),
-``unknown_header`` (whole file). Note text never goes to logs or exception messages.
+(wrong column count, unparsable CSV, an unterminated or stray quote), ``oversized`` (a report or zip
+member above the size bound), ``unknown_header`` (whole file). Note text never goes to logs or exception messages.
 
 ``drop_duplicate_texts`` drops a note whose cleaned text equals that of an earlier kept note *of the
 same input file* (a CSV or a zip; first occurrence kept): deterministic whatever the number of tasks,
@@ -221,7 +221,8 @@ class MimicReader(SourceReader):
         if csv.field_size_limit() < CSV_FIELD_LIMIT:
             csv.field_size_limit(CSV_FIELD_LIMIT)
         with open_input(path, "rb") as raw:
-            rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            # strict: an unterminated or stray quote is a bad row, never a note that swallows the rows after it
+            rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""), strict=True)
             header = next(rows, None)
             columns = tuple(c.strip().lstrip("\ufeff").strip().lower() for c in header or ())
             layout = next((name for name, known in LAYOUTS.items() if sorted(columns) == sorted(known)), None)
