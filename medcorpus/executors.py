@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from medcorpus.atomic import quiet_io_tracebacks
 from medcorpus.config import ConfigError, SlurmConfig
 from medcorpus.stages import Stage
 
@@ -76,6 +77,7 @@ def run_stages(
 ) -> None:
     """Run (local, Ray) or submit (Slurm) the stages in order."""
     check_executor(executor)
+    quiet_io_tracebacks()  # disk full, permission denied: one line naming the path, not a traceback per task
     if executor == "ray":
         import ray
 

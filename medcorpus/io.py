@@ -13,8 +13,9 @@ import sys
 from datatrove.data import Document
 from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from datatrove.pipeline.readers.base import BaseDiskReader
-from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from medcorpus.atomic_writers import AtomicJsonlWriter, AtomicParquetWriter
 
 FORMATS = ("parquet", "jsonl")
 SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl.gz"}
@@ -50,13 +51,13 @@ class _Rows:
 def make_writer(
     folder: str, fmt: str = "parquet", filename: str = "${source}/${rank}", reason: str | None = None
 ) -> DiskWriter:
-    """A datatrove writer for an intermediate folder.
+    """A datatrove writer for an intermediate folder (crash-safe: files appear complete or not at all).
 
     Documents go to `<folder>/<source>/<rank>.<suffix>` by default (`filename` may use ${rank}
     and metadata tags); `reason` is recorded as `filter_reason` where a step gave none.
     """
     if fmt == "parquet":
-        return ParquetWriter(
+        return AtomicParquetWriter(
             folder,
             output_filename=filename + SUFFIX[fmt],
             compression="zstd",
@@ -66,7 +67,7 @@ def make_writer(
         )
     if fmt == "jsonl":
         adapter = _Rows(False, reason)
-        return JsonlWriter(folder, output_filename=filename + ".jsonl", compression="gzip", adapter=adapter)
+        return AtomicJsonlWriter(folder, output_filename=filename + ".jsonl", compression="gzip", adapter=adapter)
     raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
 
 

@@ -14,6 +14,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 import medcorpus
+from medcorpus.atomic import atomic_write_text
 from medcorpus.curation.decontam import benchmark_report
 from medcorpus.curation.step_counts import read_step_counts
 from medcorpus.stats import read_counts, read_exclusions
@@ -184,16 +185,27 @@ class ManifestWriter(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if rank == 0:
             Path(self.root).mkdir(parents=True, exist_ok=True)
-            (Path(self.root) / MANIFEST).write_text(json.dumps(self.build(), indent=1, sort_keys=True))
+            atomic_write_text(Path(self.root) / MANIFEST, json.dumps(self.build(), indent=1, sort_keys=True))
         yield from ()
 
 
 def verify(manifest_path: str | Path) -> list[str]:
-    """Problems found re-hashing every output a manifest lists (empty when all match)."""
+    """Problems found re-hashing a run's inputs, then every output its manifest lists (empty when all match).
+
+    `manifest_path` is a manifest.json or a run folder; a run folder without a manifest yet (an unfinished
+    run) has only the inputs recorded when it started (`inputs.json`) checked.
+    """
+    from medcorpus.run_inputs import input_problems, read_recorded
+
     path = Path(manifest_path)
-    manifest = json.loads(path.read_text())
-    root = path.parent
-    problems = []
+    root = path if path.is_dir() else path.parent
+    path = root / MANIFEST if path.is_dir() else path
+    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    recorded = read_recorded(root)
+    if not manifest and recorded is None:
+        return [f"missing: {path} (and no inputs.json: not a medcorpus run folder?)"]
+    inputs = {entry["path"]: entry for entry in (recorded or []) + manifest.get("inputs", [])}
+    problems = input_problems(list(inputs.values()))
     for entry in manifest.get("outputs", []):
         target = root / entry["path"]
         if not target.is_file():

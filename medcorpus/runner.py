@@ -10,6 +10,7 @@ from medcorpus.config import STEP_ORDER, ConfigError, RunConfig
 from medcorpus.executors import check_executor, run_stages
 from medcorpus.inputs import expand_inputs
 from medcorpus.manifest import ManifestWriter
+from medcorpus.run_inputs import prepare_inputs
 from medcorpus.sources import reader_class
 from medcorpus.stages import Stage, curation_params, curation_stage, mix_stage, source_stage, tokenize_stage
 
@@ -83,5 +84,7 @@ def run(
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)
     stages = plan_run(config)
+    # inputs hashed at the start; a resume checks them and clears what killed tasks left behind
+    prepare_inputs(config.output, stages[-1].pipelines[0][0][0].inputs, resume)
     run_stages(stages, executor, config.workers, resume, config.slurm)
     return stages

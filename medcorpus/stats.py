@@ -9,6 +9,7 @@ from pathlib import Path
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from medcorpus.atomic import atomic_write_text
 from medcorpus.io import detect_format
 
 
@@ -46,7 +47,7 @@ class StageCounter(PipelineStep):
         path = Path(self.stats_dir)
         path.mkdir(parents=True, exist_ok=True)
         payload = {source: dict(sorted(values.items())) for source, values in sorted(counts.items())}
-        (path / f"{rank:05d}.json").write_text(json.dumps(payload, indent=1, sort_keys=True))
+        atomic_write_text(path / f"{rank:05d}.json", json.dumps(payload, indent=1, sort_keys=True))
 
 
 def read_counts(stats_dir: str | Path) -> dict[str, dict[str, int]]:
