@@ -34,6 +34,8 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from medcorpus.atomic import atomic_open, atomic_write_text
+
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -102,8 +104,9 @@ class BoilerplateCounter(PipelineStep):
             source: {"index": i, "documents": documents[source], "undercount": undercount[source]}
             for i, source in enumerate(sorted(tables))
         }
-        np.savez(folder / f"{rank:05d}.npz", **arrays)
-        (folder / f"{rank:05d}.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+        with atomic_open(folder / f"{rank:05d}.npz") as handle:
+            np.savez(handle, **arrays)
+        atomic_write_text(folder / f"{rank:05d}.json", json.dumps(meta, indent=1, sort_keys=True))
 
 
 class BoilerplateFinder(PipelineStep):
@@ -148,8 +151,9 @@ class BoilerplateFinder(PipelineStep):
             self.stat_update("boilerplate_line_kinds", value=report[source]["lines"])
         folder = Path(self.lines_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / LINES_FILE, **found)
-        (folder / REPORT_FILE).write_text(json.dumps(report, indent=1, sort_keys=True))
+        with atomic_open(folder / LINES_FILE) as handle:
+            np.savez(handle, **found)
+        atomic_write_text(folder / REPORT_FILE, json.dumps(report, indent=1, sort_keys=True))
         yield from ()
 
 

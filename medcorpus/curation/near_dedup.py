@@ -30,6 +30,7 @@ from datatrove.utils.hashing import HashConfig
 from datatrove.utils.text import simplify_text
 from datatrove.utils.word_tokenizers import WordTokenizer
 
+from medcorpus.atomic import atomic_open
 from medcorpus.curation.dedup import SourcePriority
 
 INFO = struct.Struct("<IQQI")  # source priority, text length, offset and size of the id in the .ids file
@@ -117,7 +118,7 @@ class NearDedupSignature(MinhashDedupSignature):
         info_path.parent.mkdir(parents=True, exist_ok=True)
         empty = np.full(self.num_hashes, self.config.hash_config.max, dtype=self.config.hash_config.np_dtype)
         offset = 0
-        with info_path.open("wb") as info, ids_path.open("wb") as ids, full_path.open("wb") as full:
+        with atomic_open(info_path) as info, atomic_open(ids_path) as ids, atomic_open(full_path) as full:
             for doc in data:
                 key = str(doc.id).encode("utf-8")
                 info.write(INFO.pack(self.priority(doc), len(doc.text), offset, len(key)))

@@ -17,6 +17,7 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.logging import logger
 
+from medcorpus.atomic import atomic_write_text
 from medcorpus.curation.near_dedup import INFO, docs_paths
 
 INFO_DTYPE = np.dtype([("priority", "<u4"), ("length", "<u8"), ("offset", "<u8"), ("size", "<u4")])
@@ -142,19 +143,14 @@ class NearDedupCluster(PipelineStep):
             out.mkdir(parents=True, exist_ok=True)
             for old in out.glob("*.remove"):
                 old.unlink()
-            handle, current = None, None
+            lines: dict[int, list[str]] = {}
             for node in sorted(roots):
                 kept_key = best[roots[node]]
                 kept = kept_key[-1]
                 if node == kept:
                     continue
-                if node[0] != current:
-                    if handle:
-                        handle.close()
-                    current = node[0]
-                    handle = (out / f"{current:05d}.remove").open("w", encoding="utf-8")
                 similarity = round(docs.similarity(node, kept), 3)
-                handle.write(json.dumps([node[1], kept_key[-2], similarity]) + "\n")
+                lines.setdefault(node[0], []).append(json.dumps([node[1], kept_key[-2], similarity]) + "\n")
                 self.stat_update("to_remove")
-            if handle:
-                handle.close()
+            for rank, rows in lines.items():
+                atomic_write_text(out / f"{rank:05d}.remove", "".join(rows))
