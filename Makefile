@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out/demo
 WORKERS ?= 2
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast test-slurm lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(VENV)/.installed-dev
 
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -m "not slow"
+
+# A one-node Slurm cluster on this machine (root: installs Debian's slurm and munge), then the Slurm test.
+test-slurm: $(VENV)/.installed-dev
+	scripts/slurm_one_node.sh
+	$(BIN)/pytest -q -ra tests/test_slurm.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check medcorpus tests benchmarks
