@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import yaml
 
+from medcorpus.atomic import describe_os_error
 from medcorpus.config import STEP_ORDER, ConfigError, CurationConfig, SourceConfig, TokenizerConfig
 from medcorpus.inputs import InputError
 from medcorpus.sources import READERS
@@ -60,7 +61,10 @@ def run_single(stage, inputs: list[str], config: dict, seed: int, tokenizer: dic
     from medcorpus.runner import manifest_stage
 
     manifest = manifest_stage(stage.output, [stage], config, seed, inputs, tokenizer, time.time())
-    run_stages([stage, manifest], "local", workers)
+    try:
+        run_stages([stage, manifest], "local", workers)
+    except OSError as error:  # disk full, permission denied, read-only output: name the path, no traceback
+        fail(describe_os_error(error))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,21 +182,31 @@ def curate(step: str, inputs: tuple[str, ...], output: str, workers: int, settin
     help="A named tokenizer, a SentencePiece .model or a Hugging Face tokenizer.json.",
 )
 @click.option("--bos/--no-bos", default=True, show_default=True, help="Start each document with BOS.")
-@click.option("--eos/--no-eos", default=True, show_default=True, help="End each document with EOS.")
+@click.option("--eos/--no-eos", default=True, show_default=True, help="End each document with EOS (or --eod-*).")
+@click.option("--eod-id", type=click.IntRange(min=0), default=None, help="End-of-document id used instead of EOS.")
+@click.option("--eod-token", default=None, help="End-of-document token (looked up) used instead of EOS.")
 @OUTPUT
 @WORKERS
-def tokenize(inputs: tuple[str, ...], tokenizer: str, bos: bool, eos: bool, output: str, workers: int) -> None:
+def tokenize(
+    inputs: tuple[str, ...],
+    tokenizer: str,
+    bos: bool,
+    eos: bool,
+    eod_id: int | None,
+    eod_token: str | None,
+    output: str,
+    workers: int,
+) -> None:
     """Tokenize document folders into Megatron .bin/.idx shards with per-document provenance.
 
     Example: medcorpus tokenize out/curated --tokenizer mistral-7b-v0.1 -o out/tokens
     """
     from medcorpus.io import detect_format
     from medcorpus.stages import tokenize_stage
-    from medcorpus.tokenize import load_tokenizer
 
     try:
-        settings = TokenizerConfig(name=tokenizer, add_bos=bos, add_eos=eos)
-        loaded = load_tokenizer(tokenizer, bos, eos)
+        settings = TokenizerConfig(name=tokenizer, add_bos=bos, add_eos=eos, eod_id=eod_id, eod_token=eod_token)
+        loaded = settings.load()
         stage = tokenize_stage(list(inputs), output, detect_format(inputs[0]), workers, settings)
     except (ValueError, FileNotFoundError) as error:
         fail(str(error))
@@ -242,7 +256,12 @@ def mix(config: str, output: str) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default="local", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override the config's workers.")
-@click.option("--resume", is_flag=True, help="Continue a run in a non-empty output, skipping finished tasks.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue a run in a non-empty output: finished tasks are skipped, interrupted ones re-run from scratch; "
+    "refused when its inputs changed.",
+)
 @click.option("--overwrite", is_flag=True, help="Delete a non-empty output first.")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Override the config's output.")
 def run(config: str, executor: str, workers: int | None, resume: bool, overwrite: bool, output: str | None) -> None:
@@ -260,6 +279,8 @@ def run(config: str, executor: str, workers: int | None, resume: bool, overwrite
         run_config(settings, executor, workers, resume, overwrite)
     except ConfigError as error:
         fail(str(error))
+    except OSError as error:  # disk full, permission denied, read-only output: name the path, no traceback
+        fail(describe_os_error(error))
     click.echo(f"run {'submitted' if executor == 'slurm' else 'finished'}: {settings.output}")
 
 
@@ -276,15 +297,30 @@ def demo(out: str, workers: int) -> None:
     run_demo(Path(out), workers)
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(args: tuple[str, ...]) -> None:
+    """Continued pretraining on shards with FSDP2 (run under torchrun; needs the train extra).
+
+    Example: torchrun --nproc-per-node 8 $(which medcorpus) train --shards out/shards --model ./llama --out ckpt
+    """
+    from medcorpus.train.cli import main as train_main
+
+    train_main(list(args))
+
+
 @main.group()
 def manifest() -> None:
     """Check a run's manifest."""
 
 
 @manifest.command()
-@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(exists=True, dir_okay=False))
+@click.argument("manifest_path", metavar="MANIFEST|RUN_DIR", type=click.Path(exists=True))
 def verify(manifest_path: str) -> None:
-    """Re-hash every output MANIFEST lists; exit 1 on any mismatch or missing file.
+    """Re-hash a run's recorded inputs and every output its manifest lists; exit 1 on any change or missing file.
+
+    Changed, missing inputs are reported first (before `run --resume` would mix old and new data).
+    A run folder without a manifest yet (unfinished) has its inputs checked.
 
     Example: medcorpus manifest verify out/demo/manifest.json
     """
@@ -295,7 +331,20 @@ def verify(manifest_path: str) -> None:
         click.echo(problem, err=True)
     if problems:
         sys.exit(1)
-    click.echo(f"ok: every output listed in {manifest_path} matches")
+    click.echo(f"ok: the inputs and every output listed in {manifest_path} match")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file [RUN_DIR/report.html].")
+def report(run_dir: str, output: str | None) -> None:
+    """Write a self-contained HTML report of a run (counts, funnel, mix, lengths, PHI, decontamination, timing).
+
+    Example: medcorpus report out/demo/run -o report.html
+    """
+    from medcorpus.report import write_report
+
+    click.echo(f"report: {write_report(run_dir, output)}")
 
 
 def _add_eval() -> None:

@@ -97,7 +97,6 @@ def public_window(shards: Path, seq_len: int, seed: int) -> np.ndarray | None:
 
 def run_demo(out: Path, workers: int = 1) -> dict:
     """Run the demo into `out` (replaced), print the summary and one decoded window; return the manifest."""
-    from medcorpus.tokenize import load_tokenizer
 
     started = time.time()
     if out.exists():
@@ -111,7 +110,7 @@ def run_demo(out: Path, workers: int = 1) -> dict:
     click.echo("")
     click.echo(f"shards:   {Path(config.output) / 'shards'}")
     click.echo(f"manifest: {manifest_path}  (check it with: medcorpus manifest verify {manifest_path})")
-    tokenizer = load_tokenizer(config.tokenizer.name, config.tokenizer.add_bos, config.tokenizer.add_eos)
+    tokenizer = config.tokenizer.load()
     window = public_window(Path(config.output) / "shards", 128, config.seed)
     if window is not None:
         click.echo("\none training window (128 tokens + 1), decoded:\n" + "-" * 60)

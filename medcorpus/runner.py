@@ -37,7 +37,6 @@ def manifest_stage(
 
 def plan_run(config: RunConfig) -> list[Stage]:
     """Every stage of a run, in order, ending with the manifest."""
-    from medcorpus.tokenize import load_tokenizer
 
     started = time.time()
     root = Path(config.output)
@@ -56,7 +55,7 @@ def plan_run(config: RunConfig) -> list[Stage]:
                 step, params, [stages[-1].output], folder(step), config.format, tasks, config.seed, counting
             )
             stages.append(stage)
-    tokenizer = load_tokenizer(config.tokenizer.name, config.tokenizer.add_bos, config.tokenizer.add_eos)
+    tokenizer = config.tokenizer.load()
     stages.append(tokenize_stage([stages[-1].output], folder("tokenize"), config.format, tasks, config.tokenizer))
     stages.append(
         mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed, tokenizer.vocab_size)

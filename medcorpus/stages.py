@@ -173,7 +173,16 @@ def tokenize_stage(inputs: list[str], out: str, fmt: str, tasks: int, tokenizer:
     from medcorpus.tokenize.step import ShardTokenizer
 
     steps = [make_reader(folder, fmt) for folder in inputs]
-    steps.append(ShardTokenizer(out, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos))
+    steps.append(
+        ShardTokenizer(
+            out,
+            tokenizer.name,
+            tokenizer.add_bos,
+            tokenizer.add_eos,
+            eod_id=tokenizer.eod_id,
+            eod_token=tokenizer.eod_token,
+        )
+    )
     return Stage("tokenize", out, [(steps, tasks)], kind="shards")
 
 

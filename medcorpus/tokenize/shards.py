@@ -8,6 +8,10 @@ Each document here is one sequence, so the document indices are 0, 1, ..., N (D 
 id, source, category, tokens, restricted (the document's `restricted` metadata flag: credentialed-licence
 data that must not be published; shards written before the column existed read as unknown, None).
 
+Memory stays flat whatever the shard size: tokens are flushed to `.bin` every FLUSH_TOKENS, sidecar rows go
+out as Parquet row groups of SIDECAR_ROWS, and only the sequence lengths (4 bytes a document) are kept.
+`add_batch` takes many documents as one flat token array (one validation and one copy per batch).
+
 Writes are atomic: everything goes to temporary names in the same folder and is renamed into place
 with `os.replace`, the `.idx` last, so a shard whose `.idx` exists is always complete.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +41,8 @@ CODE_OF_DTYPE = {dtype: code for code, dtype in DTYPE_CODES.items()}
 SIDECAR_SUFFIX = ".docs.parquet"
 SIDECAR_COLUMNS = ("id", "source", "category", "tokens", "restricted")
 FLUSH_TOKENS = 1 << 20  # buffered tokens written to .bin in one go
+SIDECAR_ROWS = 1 << 16  # sidecar rows per Parquet row group
+UINT16_LIMIT = 65500  # megatron-core's DType.optimal_dtype: uint16 only below this vocabulary size
 
 
 class ShardFormatError(ValueError):
@@ -43,10 +50,10 @@ class ShardFormatError(ValueError):
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
-    """uint16 when every id fits (vocab_size <= 65535), else int32."""
+    """uint16 when the vocabulary is below 65,500 ids, else int32 (the rule megatron-core's tools apply)."""
     if vocab_size <= 0:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
-    return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.int32)
+    return np.dtype(np.uint16) if vocab_size < UINT16_LIMIT else np.dtype(np.int32)
 
 
 def encode_index(lengths: np.ndarray, dtype: np.dtype) -> bytes:
@@ -77,11 +84,10 @@ class ShardWriter:
         self._bin = os.fdopen(handle, "wb")
         self._pending: list[np.ndarray] = []
         self._pending_tokens = 0
-        self._lengths: list[int] = []
-        self._ids: list[str] = []
-        self._sources: list[str] = []
-        self._categories: list[str] = []
-        self._restricted: list[bool] = []
+        self._lengths = array("i")  # int32 sequence lengths, the only per-document state kept to the end
+        self._rows: dict[str, list] = {name: [] for name in SIDECAR_COLUMNS}
+        self._docs_tmp = self._tmp_name(".docs.tmp")
+        self._sidecar = None  # pyarrow ParquetWriter, opened with the first row group
         self._tokens = 0
         self._result: dict | None = None
         self._aborted = False
@@ -99,27 +105,81 @@ class ShardWriter:
         """Append one document's tokens (already with its BOS/EOS) and its provenance."""
         if self._result is not None or self._aborted:
             raise ValueError(f"shard {self.prefix} is already closed")
-        array = np.asarray(tokens)
-        if array.ndim != 1:
+        flat = np.asarray(tokens)
+        if flat.ndim != 1:
             raise ValueError(f"tokens of document {doc_id!r} must be one-dimensional")
-        if array.size:
-            if array.dtype.kind not in "iu":
-                raise ValueError(f"tokens of document {doc_id!r} must be integers, got {array.dtype}")
-            low, high = int(array.min()), int(array.max())
-            if low < 0 or high >= self.vocab_size:
-                raise ValueError(f"document {doc_id!r} has token ids outside [0, {self.vocab_size}): {low}..{high}")
-        if array.size > np.iinfo(np.int32).max:
-            raise ValueError(f"document {doc_id!r} is too long for the index ({array.size} tokens)")
-        self._pending.append(array.astype(self.dtype, copy=False))
-        self._pending_tokens += array.size
-        self._lengths.append(int(array.size))
-        self._ids.append(str(doc_id))
-        self._sources.append(str(source))
-        self._categories.append(str(category))
-        self._restricted.append(bool(restricted))
-        self._tokens += int(array.size)
+        if flat.size > np.iinfo(np.int32).max:
+            raise ValueError(f"document {doc_id!r} is too long for the index ({flat.size} tokens)")
+        self._check_ids(flat, doc_id)
+        self._append(flat, [flat.size], [doc_id], [source], [category], [restricted])
+
+    def _check_ids(self, flat: np.ndarray, doc_id: str | None, sizes: np.ndarray | None = None, ids=()) -> None:
+        """Refuse non-integer tokens and ids outside the vocabulary, naming the (first) offending document."""
+        if not flat.size:
+            return
+        if flat.dtype.kind not in "iu":
+            raise ValueError(f"tokens of document {doc_id!r} must be integers, got {flat.dtype}")
+        low, high = int(flat.min()), int(flat.max())
+        if low < 0 or high >= self.vocab_size:
+            if sizes is not None:
+                position = int(np.argmax((flat < 0) | (flat >= self.vocab_size)))
+                doc_id = ids[int(np.searchsorted(np.cumsum(sizes), position, side="right"))]
+            raise ValueError(f"document {doc_id!r} has token ids outside [0, {self.vocab_size}): {low}..{high}")
+
+    def add_batch(self, tokens, lengths, ids, sources, categories, restricted) -> None:
+        """Append several documents at once: `tokens` is their ids laid end to end, `lengths` splits them.
+
+        The batch is validated as a whole (nothing of a bad batch is written); per-document columns are
+        sequences of the same length as `lengths`.
+        """
+        if self._result is not None or self._aborted:
+            raise ValueError(f"shard {self.prefix} is already closed")
+        flat = np.asarray(tokens)
+        sizes = np.asarray(lengths, dtype=np.int64)
+        count = len(sizes)
+        if not len(ids) == len(sources) == len(categories) == len(restricted) == count:
+            raise ValueError("add_batch: per-document columns and lengths differ in length")
+        first = ids[0] if count else None
+        if flat.ndim != 1 or sizes.ndim != 1:
+            raise ValueError(f"tokens of documents from {first!r} must be one-dimensional")
+        if count and (int(sizes.min()) < 0 or int(sizes.max()) > np.iinfo(np.int32).max):
+            raise ValueError(f"a document from {first!r} is too long for the index")
+        if int(sizes.sum()) != flat.size:
+            raise ValueError(f"lengths add up to {int(sizes.sum())}, but {flat.size} tokens were given")
+        self._check_ids(flat, first, sizes, ids)
+        self._append(flat, sizes.tolist(), ids, sources, categories, restricted)
+
+    def _append(self, flat: np.ndarray, sizes: list[int], ids, sources, categories, restricted) -> None:
+        self._pending.append(flat.astype(self.dtype, copy=False))
+        self._pending_tokens += flat.size
+        self._lengths.extend(sizes)
+        for name, column in zip(SIDECAR_COLUMNS, (ids, sources, categories, sizes, restricted)):
+            self._rows[name].extend(column)
+        self._tokens += int(flat.size)
         if self._pending_tokens >= FLUSH_TOKENS:
             self._flush()
+        if len(self._rows["id"]) >= SIDECAR_ROWS:
+            self._write_rows()
+
+    def _write_rows(self) -> None:
+        """Write the buffered sidecar rows as one Parquet row group."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = self._rows
+        table = pa.table(
+            {
+                "id": pa.array([str(value) for value in rows["id"]], pa.string()),
+                "source": pa.array([str(value) for value in rows["source"]], pa.string()),
+                "category": pa.array([str(value) for value in rows["category"]], pa.string()),
+                "tokens": pa.array(rows["tokens"], pa.int64()),
+                "restricted": pa.array([bool(value) for value in rows["restricted"]], pa.bool_()),
+            }
+        )
+        if self._sidecar is None:
+            self._sidecar = pq.ParquetWriter(self._docs_tmp, table.schema, compression="zstd")
+        self._sidecar.write_table(table, row_group_size=SIDECAR_ROWS)
+        self._rows = {name: [] for name in SIDECAR_COLUMNS}
 
     def _flush(self) -> None:
         if self._pending:
@@ -135,29 +195,19 @@ class ShardWriter:
             return self._result
         if self._aborted:
             raise ValueError(f"shard {self.prefix} was aborted")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        idx_tmp, docs_tmp = self._tmp_name(".idx.tmp"), self._tmp_name(".docs.tmp")
+        idx_tmp, docs_tmp = self._tmp_name(".idx.tmp"), self._docs_tmp
         try:
             self._flush()
             self._bin.flush()
             os.fsync(self._bin.fileno())
             self._bin.close()
             with open(idx_tmp, "wb") as handle:
-                handle.write(encode_index(np.asarray(self._lengths, dtype=np.int64), self.dtype))
+                handle.write(encode_index(np.frombuffer(self._lengths, dtype=np.int32), self.dtype))
                 handle.flush()
                 os.fsync(handle.fileno())
-            table = pa.table(
-                {
-                    "id": pa.array(self._ids, pa.string()),
-                    "source": pa.array(self._sources, pa.string()),
-                    "category": pa.array(self._categories, pa.string()),
-                    "tokens": pa.array(self._lengths, pa.int64()),
-                    "restricted": pa.array(self._restricted, pa.bool_()),
-                }
-            )
-            pq.write_table(table, docs_tmp, compression="zstd")
+            if self._rows["id"] or self._sidecar is None:
+                self._write_rows()
+            self._sidecar.close()
             # An older shard of the same name stops looking complete before any of its files is replaced.
             if os.path.exists(self.prefix + ".idx"):
                 os.remove(self.prefix + ".idx")
@@ -171,6 +221,7 @@ class ShardWriter:
                     os.remove(name)
             raise
         self._result = {"prefix": self.prefix, "documents": len(self._lengths), "tokens": self._tokens}
+        self._rows = {name: [] for name in SIDECAR_COLUMNS}
         return self._result
 
     def abort(self) -> None:
@@ -180,8 +231,11 @@ class ShardWriter:
         self._aborted = True
         if not self._bin.closed:
             self._bin.close()
-        if os.path.exists(self._bin_tmp):
-            os.remove(self._bin_tmp)
+        if self._sidecar is not None:
+            self._sidecar.close()
+        for name in (self._bin_tmp, self._docs_tmp):
+            if os.path.exists(name):
+                os.remove(name)
         self._pending = []
 
     @property

@@ -1,8 +1,14 @@
 """Tokenizers behind one small interface: SentencePiece `.model` files and Hugging Face `tokenizer.json` files.
 
 A `Tokenizer` knows its BOS/EOS policy (`encode_document`), identifies itself for the corpus manifest
-(`identity`: file name, sha256, vocabulary size, special ids) and pickles without its model, which is
-reloaded lazily in the worker process that first uses it.
+(`identity`: file name, sha256, vocabulary size, special ids, policy) and pickles without its model, which
+is reloaded lazily in the worker process that first uses it.
+
+BOS/EOS policy: a document becomes `[BOS] + ids + [END]`. `add_bos` and `add_eos` switch the two markers on
+or off (default both, as LLaMA-2 pretraining does). END is the tokenizer's EOS unless a separate
+end-of-document token is given (`eod_id`, or `eod_token` looked up in the vocabulary), which is then used
+instead of EOS (Megatron-style `<eod>` separators). So the policies are: BOS+doc+EOS, doc+EOS, BOS+doc,
+doc alone, and BOS+doc+EOD / doc+EOD.
 """
 
 from __future__ import annotations
@@ -64,7 +70,15 @@ def _find_special(backend, candidates: Sequence[str]) -> int | None:
 class Tokenizer:
     """One tokenizer file plus a BOS/EOS policy. Build it with `load_tokenizer`."""
 
-    def __init__(self, path: str, name: str | None = None, add_bos: bool = True, add_eos: bool = True):
+    def __init__(
+        self,
+        path: str,
+        name: str | None = None,
+        add_bos: bool = True,
+        add_eos: bool = True,
+        eod_id: int | None = None,
+        eod_token: str | None = None,
+    ):
         if not os.path.isfile(path):
             raise ValueError(f"tokenizer file not found: {path}")
         self.path = os.path.abspath(path)
@@ -83,12 +97,40 @@ class Tokenizer:
             self.vocab_size = int(model.get_vocab_size(with_added_tokens=True))
             self.bos_id = _find_special(model, BOS_CANDIDATES)
             self.eos_id = _find_special(model, EOS_CANDIDATES)
+        self.eod_id, self.eod_token = self._resolve_eod(eod_id, eod_token)
         if self.add_bos and self.bos_id is None:
             raise ValueError(f"tokenizer {self.name!r} has no BOS token, but add_bos=True")
-        if self.add_eos and self.eos_id is None:
-            raise ValueError(f"tokenizer {self.name!r} has no EOS token, but add_eos=True")
+        if self.add_eos and self.eod_id is None and self.eos_id is None:
+            raise ValueError(f"tokenizer {self.name!r} has no EOS token, but add_eos=True (give eod_id or eod_token)")
+        self.end_id = (self.eos_id if self.eod_id is None else self.eod_id) if self.add_eos else None
         self._prefix = [self.bos_id] if self.add_bos else []
-        self._suffix = [self.eos_id] if self.add_eos else []
+        self._suffix = [self.end_id] if self.add_eos else []
+
+    def _resolve_eod(self, eod_id: int | None, eod_token: str | None) -> tuple[int | None, str | None]:
+        """The separate end-of-document id (and its spelling) from `eod_id` or `eod_token`; (None, None) if unset."""
+        if eod_id is None and eod_token is None:
+            return None, None
+        if not self.add_eos:
+            raise ValueError(f"tokenizer {self.name!r}: an end-of-document token needs add_eos=True (it replaces EOS)")
+        model = self._load()
+        lookup = model.piece_to_id if self.kind == "sentencepiece" else model.token_to_id
+        reverse = model.id_to_piece if self.kind == "sentencepiece" else model.id_to_token
+        if eod_token is not None:
+            found = lookup(eod_token)
+            if found is None or reverse(found) != eod_token:  # SentencePiece maps an unknown piece to <unk>
+                raise ValueError(f"tokenizer {self.name!r} has no token {eod_token!r} (eod_token)")
+            if eod_id is not None and int(eod_id) != found:
+                raise ValueError(f"eod_id {eod_id} and eod_token {eod_token!r} (id {found}) disagree")
+            return int(found), eod_token
+        if isinstance(eod_id, bool) or not isinstance(eod_id, int) or not 0 <= eod_id < self.vocab_size:
+            raise ValueError(f"eod_id must be an integer in [0, {self.vocab_size}), got {eod_id!r}")
+        return int(eod_id), reverse(int(eod_id))
+
+    @property
+    def policy(self) -> str:
+        """The document layout, e.g. "bos+doc+eos", "doc+eod" or "doc"."""
+        end = ("eod" if self.eod_id is not None else "eos") if self.add_eos else None
+        return "+".join(part for part in ("bos" if self.add_bos else None, "doc", end) if part)
 
     def _default_name(self) -> str:
         base = os.path.basename(self.path)
@@ -148,8 +190,13 @@ class Tokenizer:
         if not texts:
             return []
         model = self._load()
-        if self.kind == "sentencepiece":
+        if self.kind == "sentencepiece" and self.eod_id is None:
             return model.encode(texts, add_bos=self.add_bos, add_eos=self.add_eos, num_threads=num_threads)
+        if self.kind == "sentencepiece":
+            encoded = model.encode(texts, add_bos=self.add_bos, num_threads=num_threads)
+            for ids in encoded:
+                ids.append(self.eod_id)
+            return encoded
         encodings = model.encode_batch_fast(texts, add_special_tokens=False)
         return [self._prefix + encoding.ids + self._suffix for encoding in encodings]
 
@@ -162,8 +209,12 @@ class Tokenizer:
         return model.decode(ids, skip_special_tokens=True)
 
     def identity(self) -> dict:
-        """What the corpus manifest records to say exactly which tokenizer and policy made the shards."""
-        return {
+        """What the corpus manifest records to say exactly which tokenizer and policy made the shards.
+
+        `eod_id`/`eod_token`/`policy` appear only when a separate end-of-document token replaces EOS;
+        without them the layout is fully given by `add_bos`/`add_eos` with `bos_id`/`eos_id`.
+        """
+        identity = {
             "name": self.name,
             "kind": self.kind,
             "file": os.path.basename(self.path),
@@ -174,20 +225,30 @@ class Tokenizer:
             "add_bos": self.add_bos,
             "add_eos": self.add_eos,
         }
+        if self.eod_id is not None:
+            identity.update(eod_id=self.eod_id, eod_token=self.eod_token, policy=self.policy)
+        return identity
 
 
-def load_tokenizer(name_or_path: str, add_bos: bool = True, add_eos: bool = True) -> Tokenizer:
+def load_tokenizer(
+    name_or_path: str,
+    add_bos: bool = True,
+    add_eos: bool = True,
+    eod_id: int | None = None,
+    eod_token: str | None = None,
+) -> Tokenizer:
     """A named tokenizer (see NAMED_TOKENIZERS), a SentencePiece model file, a tokenizer.json file,
-    or a folder holding `tokenizer.json` or `tokenizer.model`."""
+    or a folder holding `tokenizer.json` or `tokenizer.model`, with the given BOS/EOS/EOD policy."""
+    policy = {"add_bos": add_bos, "add_eos": add_eos, "eod_id": eod_id, "eod_token": eod_token}
     if name_or_path in NAMED_TOKENIZERS:
-        return Tokenizer(resolve_named(name_or_path), name=name_or_path, add_bos=add_bos, add_eos=add_eos)
+        return Tokenizer(resolve_named(name_or_path), name=name_or_path, **policy)
     path = os.path.expanduser(name_or_path)
     if os.path.isdir(path):
         for candidate in ("tokenizer.json", "tokenizer.model"):
             if os.path.isfile(os.path.join(path, candidate)):
-                return Tokenizer(os.path.join(path, candidate), add_bos=add_bos, add_eos=add_eos)
+                return Tokenizer(os.path.join(path, candidate), **policy)
         raise ValueError(f"no tokenizer.json or tokenizer.model in folder: {name_or_path}")
     if os.path.isfile(path):
-        return Tokenizer(path, add_bos=add_bos, add_eos=add_eos)
+        return Tokenizer(path, **policy)
     known = ", ".join(sorted(NAMED_TOKENIZERS))
     raise ValueError(f"unknown tokenizer {name_or_path!r}: not a named tokenizer ({known}) nor an existing file")
