@@ -51,7 +51,7 @@ class LangConfig(Strict):
     min_score: float = Field(0.65, ge=0, le=1)
     min_letters: int = Field(40, ge=0)
     keep_undetermined: bool = True
-    max_chars: int = Field(4000, gt=0)
+    max_chars: int = Field(2000, gt=0)
     backend: Literal["langdetect", "fasttext"] = "langdetect"
 
 

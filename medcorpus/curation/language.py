@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import islice
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -45,7 +46,7 @@ class LanguageFilter(BaseFilter):
         min_score: float = 0.65,
         min_letters: int = 40,
         keep_undetermined: bool = True,
-        max_chars: int = 4000,
+        max_chars: int = 2000,
         seed: int = 0,
         backend: str = "langdetect",
         exclusion_writer: DiskWriter | None = None,
@@ -67,7 +68,8 @@ class LanguageFilter(BaseFilter):
         from langdetect.lang_detect_exception import LangDetectException
 
         sample = text[: self.max_chars]
-        if sum(ch.isalpha() for ch in sample) < self.min_letters:
+        letters = (ch for ch in sample if ch.isalpha())
+        if sum(1 for _ in islice(letters, self.min_letters)) < self.min_letters:  # stops at min_letters
             return UNDETERMINED, 0.0
         if self.backend == "fasttext":
             (label,), (probability,) = _fasttext().predict(sample.replace("\n", " "), k=1)
