@@ -10,6 +10,7 @@ import json
 import os
 import sys
 
+import orjson
 from datatrove.data import Document
 from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from datatrove.pipeline.readers.base import BaseDiskReader
@@ -71,9 +72,28 @@ def make_writer(
     raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
 
 
+def _read_row(self, data: dict, path: str, id_in_file: int | str) -> dict:
+    """datatrove's default adapter, with the metadata JSON decoded by orjson (about twice as fast to read)."""
+    metadata = data.pop("metadata", {})
+    if isinstance(metadata, str):
+        try:
+            metadata = orjson.loads(metadata)
+        except orjson.JSONDecodeError:  # NaN or Infinity, which json.dumps writes and orjson refuses
+            metadata = json.loads(metadata)
+    if not isinstance(metadata, dict):
+        metadata = {"metadata": metadata}
+    return {
+        "text": data.pop(self.text_key, ""),
+        "id": data.pop(self.id_key, f"{path}/{id_in_file}"),
+        "media": data.pop("media", []),
+        "metadata": metadata | data,
+    }
+
+
 def make_reader(folder: str, fmt: str = "parquet", **kwargs) -> BaseDiskReader:
     """A datatrove reader of the documents in an intermediate folder (`<folder>/<source>/<file>`)."""
     kwargs.setdefault("doc_progress", show_progress())
+    kwargs.setdefault("adapter", _read_row)
     if fmt == "parquet":
         reader: BaseDiskReader = ParquetReader(folder, glob_pattern="*/*.parquet", **kwargs)
     elif fmt == "jsonl":
