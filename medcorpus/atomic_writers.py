@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from abc import abstractmethod
 from collections import Counter
 from typing import IO
 
@@ -55,9 +56,9 @@ class AtomicFilesMixin:
 
         return isinstance(self.output_folder.fs, LocalFileSystem)
 
+    @abstractmethod
     def count_rows(self, handle: IO) -> int:
-        """Rows in a written file (subclasses read their own format)."""
-        raise NotImplementedError
+        """Rows in a written file (each writer reads its own format)."""
 
     def close(self):
         counts = dict(sorted(self._rows_written().items()))
