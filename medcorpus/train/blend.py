@@ -18,7 +18,7 @@ import os
 import numpy as np
 import xxhash
 
-from medcorpus.train.dataset import PackedWindows
+from medcorpus.train.dataset import EpochCursor, PackedWindows
 
 
 def parse_shard_spec(spec: str) -> tuple[str, float]:
@@ -55,7 +55,7 @@ def largest_remainder(weights: list[float], total: int) -> np.ndarray:
     return counts
 
 
-class BlendedWindows:
+class BlendedWindows(EpochCursor):
     """Windows of `seq_len + 1` tokens drawn from weighted shard sets; items carry their (set, window) id."""
 
     def __init__(
@@ -130,26 +130,14 @@ class BlendedWindows:
             item["boundaries"] = windows.boundaries(index)
         return item
 
-    def __iter__(self):
-        """Yields the rest of the current epoch from the saved position, then moves to the next epoch."""
-        if len(self) == 0:
-            return
-        if self.sample_index >= len(self):
-            self.epoch, self.sample_index = self.epoch + 1, 0
-        order = self.order(self.epoch)
-        while self.sample_index < len(order):
-            number, index = order[self.sample_index].tolist()
-            self.sample_index += 1  # counted as consumed once handed out
-            yield self.sample(number, index)
-        self.epoch, self.sample_index = self.epoch + 1, 0
+    def item(self, entry: np.ndarray) -> dict:
+        number, index = entry.tolist()
+        return self.sample(number, index)
 
     def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "sample_index": self.sample_index, "fingerprint": self.fingerprint}
+        return super().state_dict() | {"fingerprint": self.fingerprint}
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("fingerprint") != self.fingerprint:
             raise ValueError("dataset state was saved for different shards, weights or seq_len; refusing to resume")
-        epoch, sample_index = int(state["epoch"]), int(state["sample_index"])
-        if epoch < 0 or not 0 <= sample_index <= len(self):
-            raise ValueError(f"invalid dataset state {state} for {len(self)} windows per epoch")
-        self.epoch, self.sample_index = epoch, sample_index
+        super().load_state_dict(state)

@@ -11,6 +11,7 @@ distributed training never waits on a rank that ran out.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -38,7 +39,50 @@ def expand_shard_paths(paths: list[str], split: str = "train") -> list[str]:
     return prefixes
 
 
-class PackedWindows:
+class EpochCursor(ABC):
+    """Resumable iteration over a per-epoch order: the position is (epoch, sample_index), saved and restored as a
+    small dict. Subclasses set `epoch` and `sample_index` to 0 and give `__len__`, `order(epoch)` (this rank's
+    entries) and `item(entry)`."""
+
+    epoch: int
+    sample_index: int
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Entries this rank visits per epoch."""
+
+    @abstractmethod
+    def order(self, epoch: int) -> np.ndarray:
+        """This rank's entries of `epoch`, in order."""
+
+    @abstractmethod
+    def item(self, entry: np.ndarray) -> dict:
+        """The sample dict of one entry of the order."""
+
+    def __iter__(self):
+        """Yields the rest of the current epoch from the saved position, then moves to the next epoch."""
+        if len(self) == 0:
+            return
+        if self.sample_index >= len(self):
+            self.epoch, self.sample_index = self.epoch + 1, 0
+        order = self.order(self.epoch)
+        while self.sample_index < len(order):
+            entry = order[self.sample_index]
+            self.sample_index += 1  # counted as consumed once handed out
+            yield self.item(entry)
+        self.epoch, self.sample_index = self.epoch + 1, 0
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "sample_index": self.sample_index}
+
+    def load_state_dict(self, state: dict) -> None:
+        epoch, sample_index = int(state["epoch"]), int(state["sample_index"])
+        if epoch < 0 or not 0 <= sample_index <= len(self):
+            raise ValueError(f"invalid dataset state {state} for {len(self)} windows per epoch")
+        self.epoch, self.sample_index = epoch, sample_index
+
+
+class PackedWindows(EpochCursor):
     """Windows of `seq_len + 1` tokens with stride `seq_len`, shuffled per epoch, split across ranks."""
 
     def __init__(
@@ -117,27 +161,8 @@ class PackedWindows:
             item["boundaries"] = self.boundaries(index)
         return item
 
-    def __iter__(self):
-        """Yields the rest of the current epoch from the saved position, then moves to the next epoch."""
-        if len(self) == 0:
-            return
-        if self.sample_index >= len(self):
-            self.epoch, self.sample_index = self.epoch + 1, 0
-        order = self.order(self.epoch)
-        while self.sample_index < len(order):
-            index = int(order[self.sample_index])
-            self.sample_index += 1  # counted as consumed once handed out
-            yield self.sample(index)
-        self.epoch, self.sample_index = self.epoch + 1, 0
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "sample_index": self.sample_index}
-
-    def load_state_dict(self, state: dict) -> None:
-        epoch, sample_index = int(state["epoch"]), int(state["sample_index"])
-        if epoch < 0 or not 0 <= sample_index <= len(self):
-            raise ValueError(f"invalid dataset state {state} for {len(self)} windows per epoch")
-        self.epoch, self.sample_index = epoch, sample_index
+    def item(self, entry: np.ndarray) -> dict:
+        return self.sample(int(entry))
 
 
 def torch_dataset(windows: PackedWindows):
