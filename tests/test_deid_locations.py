@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from medcorpus.curation.phi_locations import LocationDetector
-from medcorpus.curation.phi_places import gazetteer, hospital_shape, mixed_case
+from medcorpus.curation.phi_name_rules import note_case
+from medcorpus.curation.phi_places import gazetteer, hospital_shape
 
 
 @pytest.fixture(scope="module")
@@ -104,4 +105,4 @@ def test_helpers() -> None:
     assert {"baltimore", "towson", "glen burnie"} <= places
     assert "germany" not in places  # countries are not PHI
     assert hospital_shape("GBMC") and hospital_shape("GH") and not hospital_shape("IMV")
-    assert mixed_case("Pt is Stable and Alert.") and not mixed_case("PT IS STABLE AND ALERT.")
+    assert note_case("Pt is Stable and Alert.") == "mixed" and note_case("PT IS STABLE AND ALERT.") != "mixed"

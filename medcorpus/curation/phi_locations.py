@@ -27,6 +27,7 @@ from medcorpus.curation.phi_location_rules import (
     _WORK,
     LocationRules,
 )
+from medcorpus.curation.phi_name_rules import note_case
 from medcorpus.curation.phi_words import COMMON, DICT, EPONYM, FIRST, FUNC, LAST, MEDICAL, PROPER, WordFlags
 
 
@@ -53,7 +54,7 @@ class LocationDetector(PhiDetectorBase):
         return value
 
     def spans(self, text: str) -> list[Span]:
-        return _Note(self, text, pp.mixed_case(text)).run()
+        return _Note(self, text, note_case(text) == "mixed").run()
 
 
 class _Note(LocationRules):

@@ -10,9 +10,8 @@ clinical words (one edit away) are never names unless a title precedes them.
 from __future__ import annotations
 
 import re
-from string import ascii_lowercase
 
-from medcorpus.curation.phi_words import COMMON, DICT, EPONYM, FIRST, FUNC, LAST, MEDICAL, PROPER, WordFlags
+from medcorpus.curation.phi_words import COMMON, DICT, EPONYM, FIRST, FUNC, LAST, MEDICAL, PROPER, WordFlags, one_edit
 
 TITLE, PERSON, AFTER, WEAK = 4, 3, 2, 1
 NAMED = FIRST | LAST | PROPER
@@ -105,21 +104,8 @@ class NameLexicon:
         word = token.lower().removesuffix("'s")
         value = self._near.get(word)
         if value is None:
-            value = self._near[word] = len(word) > 3 and self._one_edit(word)
+            value = self._near[word] = len(word) > 3 and not one_edit(word).isdisjoint(self.known)
         return value
-
-    def _one_edit(self, word: str) -> bool:
-        known = self.known
-        for i in range(len(word) + 1):
-            head, tail = word[:i], word[i:]
-            if tail and head + tail[1:] in known:
-                return True
-            if len(tail) > 1 and head + tail[1] + tail[0] + tail[2:] in known:
-                return True
-            for letter in ascii_lowercase:
-                if head + letter + tail in known or (tail and head + letter + tail[1:] in known):
-                    return True
-        return False
 
     def clinical_shape(self, token: str, mixed: bool) -> bool:
         """Digits, abbreviation plurals, internal capitals, or (mixed case) all-caps: an abbreviation, no name."""

@@ -14,6 +14,8 @@ from bisect import bisect_left
 from functools import lru_cache
 from pathlib import Path
 
+from medcorpus.curation.phi_words import one_edit
+
 # Words that end a facility name (``Calvert Hospital``, ``Union Memorial``, ``Chester River Heart Center``).
 FACILITY = frozenset(
     """hospital hospitals hosp hospiatal hospial hopital medical med center centre ctr mc rehab rehabilitation
@@ -87,42 +89,13 @@ STREET = re.compile(
 )
 ZIP_CODE = re.compile(r"\b(?:zip(?:[ \t]*code)?|zipcode)[ \t]*[:#]?[ \t]*(\d{5}(?:-\d{4})?)\b", re.I)
 GLUED = re.compile(r"([A-Z][a-z]{3,})(?:Building|Hospital|Campus|Center|Pavilion)\b")
-ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 STREET_WORDS = """street avenue ave road rd boulevard blvd lane ln drive way court place terrace circle highway hwy
 parkway pkwy st dr""".split()
-ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-_DROP_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_DROP_LOWER = str.maketrans("", "", ALPHABET)
-
-
-def mixed_case(text: str) -> bool:
-    """Whether capitals carry information in this note (the same test as `phi_names.note_case`, faster)."""
-    size = len(text)
-    upper, lower = size - len(text.translate(_DROP_UPPER)), size - len(text.translate(_DROP_LOWER))
-    return not upper > 2 * lower and not upper < lower / 40
 
 
 def near_miss(word: str, table: dict[str, int], known: int) -> bool:
     """Whether `word` (over four letters) is one edit away from a word whose flags in `table` include `known`."""
-    if len(word) < 5:
-        return False
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    edits = [a + b[1:] for a, b in splits if b]
-    edits += [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1]
-    edits += [a + c + b[1:] for a, b in splits if b for c in ALPHABET]
-    edits += [a + c + b for a, b in splits for c in ALPHABET]
-    return any(table.get(e, 0) & known for e in edits if e != word)
-
-
-def one_edit(word: str) -> set[str]:
-    """Every string one delete, swap, substitution or insertion away from `word`."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    edits = {a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    return (
-        edits
-        | {a + c + b[1:] for a, b in splits if b for c in ALPHABET}
-        | {a + c + b for a, b in splits for c in ALPHABET}
-    )
+    return len(word) > 4 and any(table.get(e, 0) & known for e in one_edit(word) if e != word)
 
 
 @lru_cache(maxsize=1)

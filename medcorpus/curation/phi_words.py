@@ -14,6 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from string import ascii_lowercase
 
 from medcorpus.curation.phi_medical import CLINICAL, DRUGS, EPONYMS
 
@@ -99,6 +100,17 @@ def _dictionary_words() -> set[str]:
         if not line.startswith(";;;"):
             words.add(line.partition(" ")[0].lower())
     return words
+
+
+def one_edit(word: str) -> set[str]:
+    """Every string one delete, swap, substitution or insertion of a letter a-z away from `word` (itself too)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    return (
+        edits
+        | {a + c + b[1:] for a, b in splits if b for c in ascii_lowercase}
+        | {a + c + b for a, b in splits for c in ascii_lowercase}
+    )
 
 
 _SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
