@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_executors import small_config
 
-SAMPLES = Path(__file__).resolve().parents[1] / "medcorpus" / "sample_inputs"
 SKIPPED = {"logs", "work", "slurm_logs"}
 WAIT_SECONDS = 900
 
@@ -37,15 +37,8 @@ def default_partition() -> str:
 
 
 def config(out: Path, partition: str, tag: str) -> dict:
-    return {
-        "output": str(out),
-        "workers": 2,
-        "sources": {
-            "pmc": {"type": "pmc", "inputs": [str(SAMPLES / "pmc")]},
-            "general": {"type": "general", "inputs": [str(SAMPLES / "general")]},
-        },
-        "curation": {"deid": None},
-        "mix": {"ratios": {"biomedical": 3, "general": 1}},
+    """The executor tests' small config, submitted to `partition` with our jobs tagged by `tag`."""
+    return small_config(out) | {
         "slurm": {
             "partition": partition,
             "time": "00:30:00",
