@@ -1,7 +1,7 @@
 """The counts a stage's steps kept with `stat_update` (e.g. the cleaner's per-rule counts), for the manifest.
 
-datatrove saves every pipeline's merged step stats in `<logs>/<pipeline>/stats.json`. This reads them
-back as `{step name: {stat: total}}`, summed over a stage's pipelines, leaving out readers, writers and
+datatrove saves each task's step stats in `<logs>/<pipeline>/stats/<rank>.json` (and a merged `stats.json`,
+which after a resume holds only the tasks that run re-ran, so it is not used). This sums the tasks' files as `{step name: {stat: total}}`, summed over a stage's pipelines, leaving out readers, writers and
 the stage counter (their figures are already in the manifest) and timing figures.
 """
 
@@ -22,9 +22,9 @@ def _total(value) -> int | float | None:
 
 
 def read_step_counts(stage_folder: str | Path) -> dict[str, dict[str, int | float]]:
-    """`{step name: {stat: total}}` from a stage's `logs/*/stats.json` (empty when none was written)."""
+    """`{step name: {stat: total}}` from a stage's per-task `logs/*/stats/*.json` (empty when none was written)."""
     counts: dict[str, Counter] = defaultdict(Counter)
-    for path in sorted(Path(stage_folder).glob("logs/*/stats.json")):
+    for path in sorted(Path(stage_folder).glob("logs/*/stats/*.json")):
         try:
             steps = json.loads(path.read_text())
         except (OSError, ValueError):
