@@ -48,6 +48,15 @@ def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+def file_change(path: Path, entry: dict) -> str | None:
+    """How a file differs from its recorded `size` and `sha256`: "missing", "size NOW != THEN", "sha256" or None."""
+    if not path.is_file():
+        return "missing"
+    if path.stat().st_size != entry["size"]:
+        return f"size {path.stat().st_size} != {entry['size']}"
+    return "sha256" if sha256_file(path) != entry["sha256"] else None
+
+
 def git_commit() -> str | None:
     """The commit of the medcorpus checkout in use, when it is one."""
     try:
@@ -207,11 +216,11 @@ def verify(manifest_path: str | Path) -> list[str]:
     inputs = {entry["path"]: entry for entry in (recorded or []) + manifest.get("inputs", [])}
     problems = input_problems(list(inputs.values()))
     for entry in manifest.get("outputs", []):
-        target = root / entry["path"]
-        if not target.is_file():
+        change = file_change(root / entry["path"], entry)
+        if change == "missing":
             problems.append(f"missing: {entry['path']}")
-        elif target.stat().st_size != entry["size"]:
-            problems.append(f"size differs: {entry['path']} ({target.stat().st_size} != {entry['size']})")
-        elif sha256_file(target) != entry["sha256"]:
+        elif change == "sha256":
             problems.append(f"sha256 differs: {entry['path']}")
+        elif change:
+            problems.append(f"size differs: {entry['path']} ({change.removeprefix('size ')})")
     return problems

@@ -42,19 +42,18 @@ def read_recorded(root: str | Path) -> list[dict] | None:
 
 def input_problems(recorded: list[dict], current: list[str] | None = None) -> list[str]:
     """Recorded inputs that are missing or changed now (and, given the current list, inputs added)."""
-    from medcorpus.manifest import sha256_file
+    from medcorpus.manifest import file_change
 
     problems = []
     for entry in recorded:
         if "sha256" not in entry:
             continue  # remote input: listed by name only
         path = Path(entry["path"])
-        if not path.is_file():
+        change = file_change(path, entry)
+        if change == "missing":
             problems.append(f"input missing: {path}")
-        elif path.stat().st_size != entry["size"]:
-            problems.append(f"input changed: {path} (size {path.stat().st_size} != {entry['size']})")
-        elif sha256_file(path) != entry["sha256"]:
-            problems.append(f"input changed: {path} (sha256 differs)")
+        elif change:
+            problems.append(f"input changed: {path} ({'sha256 differs' if change == 'sha256' else change})")
     if current is not None:
         now = describe_paths_only(current)
         known = {entry["path"] for entry in recorded}
