@@ -73,6 +73,11 @@ def _ordinal(match: re.Match) -> str:
     return match.group(1) + (suffix.upper() if match.group(2).isupper() else suffix)
 
 
+def _new_digits(text: str, rng: random.Random) -> str:
+    """`text` with every digit drawn anew (punctuation and letters kept)."""
+    return _DIGITS.sub(lambda m: "".join(rng.choice("0123456789") for _ in m.group()), text)
+
+
 def _with_case(surrogate: str, original: str) -> str:
     letters = [c for c in original if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 1:
@@ -114,7 +119,7 @@ class Surrogates:
             return f"{rng.choice(lists['last'])} {rng.choice(_FACILITIES)}"
         if tag == "LOCATION":
             if re.fullmatch(r"\d{5}(?:-\d{4})?", inner):
-                return _DIGITS.sub(lambda m: "".join(rng.choice("0123456789") for _ in m.group()), inner)
+                return _new_digits(inner, rng)
             city = f"{rng.choice(lists['city_prefix'])} {rng.choice(lists['last'])}{rng.choice(lists['city_suffix'])}"
             if re.match(r"\d", inner):
                 city = f"{rng.randint(1, 9999)} {rng.choice(lists['last'])} {rng.choice(lists['street'])}"
@@ -122,7 +127,7 @@ class Surrogates:
         if tag in ("ID", "PHONE"):
             if not _DIGITS.search(inner):
                 return "".join(str(rng.randint(0, 9)) for _ in range(7))
-            return _DIGITS.sub(lambda m: "".join(rng.choice("0123456789") for _ in m.group()), inner)
+            return _new_digits(inner, rng)
         if tag == "AGE>89":
             return "90+"
         if tag == "CONTACT":
