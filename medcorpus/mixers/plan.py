@@ -52,41 +52,11 @@ class SourceStock:
     def tokens(self) -> int:
         return int(self.lengths.sum())
 
-    @property
-    def doc_sources(self) -> list[str]:
-        """Each document's source (a list; prefer `members`/`member` for large stocks)."""
-        return [self.members[m] for m in self.member.tolist()]
-
     def id_list(self, indices: np.ndarray) -> list[str]:
         """The ids at `indices`, as Python strings."""
         if isinstance(self.ids, list):
             return [self.ids[i] for i in np.asarray(indices).tolist()]
         return self.ids.take(np.asarray(indices, dtype=np.int64)).to_pylist()
-
-
-def pool(name: str, members: list[SourceStock]) -> SourceStock:
-    """One stock of several sources of a category, so their documents are selected together."""
-    ids: Sequence[str]
-    if all(isinstance(m.ids, list) for m in members):
-        ids = [i for m in members for i in m.ids]
-    else:
-        import pyarrow as pa
-
-        ids = pa.concat_arrays(
-            [m.ids if not isinstance(m.ids, list) else pa.array(m.ids, pa.string()) for m in members]
-        )
-    names = [n for m in members for n in m.members]
-    offsets = np.cumsum([0] + [len(m.members) for m in members])
-    return SourceStock(
-        source=name,
-        category=members[0].category,
-        ids=ids,
-        lengths=np.concatenate([m.lengths for m in members]),
-        locations=np.concatenate([m.locations for m in members]),
-        restricted=np.concatenate([np.asarray(m.restricted, dtype=bool) for m in members]),
-        members=names,
-        member=np.concatenate([m.member + offset for m, offset in zip(members, offsets)]).astype(np.int32),
-    )
 
 
 @dataclass
