@@ -1,8 +1,9 @@
 """The counts a stage's steps kept with `stat_update` (e.g. the cleaner's per-rule counts), for the manifest.
 
 datatrove saves each task's step stats in `<logs>/<pipeline>/stats/<rank>.json` (and a merged `stats.json`,
-which after a resume holds only the tasks that run re-ran, so it is not used). This sums the tasks' files as `{step name: {stat: total}}`, summed over a stage's pipelines, leaving out readers, writers and
-the stage counter (their figures are already in the manifest) and timing figures.
+which after a resume holds only the tasks that run re-ran, so it is not used). This sums the tasks' files as
+`{step name: {stat: total}}` over a stage's pipelines, leaving out readers, writers and the stage counter
+(their figures are already in the manifest) and timing figures.
 """
 
 from __future__ import annotations
