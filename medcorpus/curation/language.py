@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import islice
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from medcorpus.curation.langdetect_exact import exact_langdetect
 
 UNDETERMINED = "und"
 BACKENDS = ("langdetect", "fasttext")
@@ -30,9 +31,10 @@ def _fasttext():
 class LanguageFilter(BaseFilter):
     """Labels each document's language and keeps those in `languages`.
 
-    langdetect is probabilistic; a fixed seed makes its answer a function of the text alone.
+    langdetect is probabilistic; a fixed seed makes its answer a function of the text alone. It runs as
+    `langdetect_exact` (langdetect's own answers, several times faster).
     `backend="fasttext"` uses fastText's lid.176 model instead (as datatrove does; deterministic by
-    construction, about twenty times faster; the same ISO 639 codes for the common languages).
+    construction, faster still; the same ISO 639 codes for the common languages).
     Texts with fewer than `min_letters` letters are too short to label reliably: they get
     language "und" and are kept or dropped by `keep_undetermined`. Only the first
     `max_chars` characters are examined, which is plenty and bounds the cost of long papers.
@@ -62,24 +64,21 @@ class LanguageFilter(BaseFilter):
         self.max_chars = max_chars
         self.seed = seed
 
+    def has_letters(self, sample: str) -> bool:
+        """Whether `sample` holds at least `min_letters` letters (counted in a short prefix first)."""
+        head = sample[: 4 * self.min_letters]
+        return sum(map(str.isalpha, head)) >= self.min_letters or sum(map(str.isalpha, sample)) >= self.min_letters
+
     def detect(self, text: str) -> tuple[str, float]:
         """(language code, probability) of a text; ("und", 0.0) when it is too short or has no letters."""
-        from langdetect import DetectorFactory, detect_langs
-        from langdetect.lang_detect_exception import LangDetectException
-
         sample = text[: self.max_chars]
-        letters = (ch for ch in sample if ch.isalpha())
-        if sum(1 for _ in islice(letters, self.min_letters)) < self.min_letters:  # stops at min_letters
+        if not self.has_letters(sample):
             return UNDETERMINED, 0.0
         if self.backend == "fasttext":
             (label,), (probability,) = _fasttext().predict(sample.replace("\n", " "), k=1)
             return label.removeprefix("__label__"), round(min(float(probability), 1.0), 4)
-        DetectorFactory.seed = self.seed
-        try:
-            best = detect_langs(sample)[0]
-        except LangDetectException:
-            return UNDETERMINED, 0.0
-        return best.lang, round(best.prob, 4)
+        best = exact_langdetect().detect(sample, self.seed)
+        return (UNDETERMINED, 0.0) if best is None else (best[0], round(best[1], 4))
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         language, score = self.detect(doc.text)
