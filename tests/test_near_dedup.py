@@ -180,3 +180,84 @@ def test_word_shingles_hash_each_ngram_by_its_words_in_order():
     assert word_shingles("was patient the".split(), 3)[0, 0] != first[0, 0]  # order matters
     assert word_shingles(["too", "short"], 3).shape == (0, 1)
     assert len(set(first[:, 0].tolist())) == 3
+
+
+def test_simple_words_match_datatrove_simplify_text():
+    """The fast word split (ASCII bytes, no whitespace pass, regex punctuation) gives datatrove's words."""
+    import dataclasses
+    import sys
+    import unicodedata
+
+    from datatrove.utils.text import TextNormConfig, simplify_text
+
+    from medcorpus.curation.near_dedup_shingles import simple_words
+
+    texts = [
+        "",
+        "  ",
+        "The 12.5 mg, 3,000 patients; 1.2.3 (n=40) x\x1cy\x0bz",
+        "Café résumé naïve über ǅ İstanbul ΣΑΣ ﬁ",
+        "tab\tnew\nline\u00a0nbsp\u2003em\u3000ideo \u0301 alone",
+        "數據 ４２ ٣٫٥ ᪩ 《title》 Monday January",
+        "K\u212a Kelvin sign lowers to ASCII 7,5",
+    ]
+    for norm in (TextNormConfig(), TextNormConfig(remove_punctuation=False, norm_weekdays=True, norm_monthnames=True)):
+        for text in texts:
+            expected = [word.encode("utf-8") for word in simplify_text(text, norm).split()]
+            assert simple_words(text, norm) == expected, text
+        ascii_norm = dataclasses.replace(norm, norm_unicode_diacritics=False)
+        assert simple_words(texts[2], ascii_norm) == simple_words(texts[2], norm)
+    # what skipping the whitespace pass relies on: whitespace decomposes to whitespace and is never a mark
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isspace():
+            assert unicodedata.combining(char) == 0 and unicodedata.normalize("NFD", char).isspace()
+
+
+def test_batched_signatures_equal_per_document_signatures():
+    """Shingles and MinHash values of a batch (blocks cutting documents apart) equal datatrove's, per document."""
+    import numpy as np
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+    from datatrove.utils.hashing import HashConfig
+
+    import medcorpus.curation.near_dedup_shingles as shingles_module
+    from medcorpus.curation.near_dedup import word_shingles
+    from medcorpus.curation.near_dedup_shingles import SpaceWords, batch_shingles, min_hashes
+
+    texts = [prose(seed, sentences=seed % 7) for seed in range(40)] + ["two words", "", "x " * 3000]
+    words = [text.lower().replace(".", " ").split() for text in texts]
+    for precision in (64, 32):
+        config = MinhashConfig(n_grams=3, num_buckets=4, hashes_per_bucket=3, hash_config=HashConfig(precision))
+        reference = MinhashDedupSignature("/nonexistent", config=config, language=SpaceWords())
+        shingles, counts = batch_shingles([[w.encode() for w in doc] for doc in words], 3)
+        for block in (4096, 7):  # small blocks: documents span several blocks, blocks hold several documents
+            shingles_module._BLOCK_COLUMNS = block
+            try:
+                rows = min_hashes(shingles, counts, *reference.parameters, config.hash_config.max)
+            finally:
+                shingles_module._BLOCK_COLUMNS = 4096
+            for doc, row, count in zip(words, rows, counts):
+                single = word_shingles(doc, 3)
+                assert count == len(single)
+                if count:
+                    assert row.tolist() == [h for band in reference.get_signature(single) for h in band]
+                else:
+                    assert (row == np.iinfo(np.uint64).max).all()
+    assert np.array_equal(np.sort(shingles), np.sort(np.concatenate([word_shingles(doc, 3)[:, 0] for doc in words])))
+
+
+def test_band_files_sorted_as_datatrove_sorts_them():
+    """Ties on the first hash (copies) are ordered by the other fields, as a full structured sort orders them."""
+    import numpy as np
+
+    from medcorpus.curation.near_dedup_signature import sorted_order
+
+    rng = np.random.default_rng(0)
+    dtype = np.dtype([("field1", "<u8"), ("field2", "<u8"), ("field3", "<u4")])
+    records = np.zeros(500, dtype=dtype)
+    records["field1"] = rng.integers(0, 20, 500)  # many ties
+    records["field2"] = rng.integers(0, 3, 500)
+    records["field3"] = rng.permutation(500)
+    expected = records.copy()
+    expected.sort(order=dtype.names)
+    assert records[sorted_order(records)].tobytes() == expected.tobytes()

@@ -7,7 +7,6 @@ source listed first in `priority` is kept (then the first read).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from datatrove.data import Document
@@ -19,12 +18,11 @@ from datatrove.pipeline.dedup.exact_dedup import (
 )
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-_SPACE = re.compile(r"\s+")
-
 
 def normalized_text(doc: Document) -> bytes:
     """The form of a text that exact deduplication compares (UTF-8, as datatrove's hashes take bytes)."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", doc.text).casefold()).strip().encode("utf-8")
+    # str.split() splits on exactly the characters `\s` matches: runs of whitespace become one space
+    return " ".join(unicodedata.normalize("NFKC", doc.text).casefold().split()).encode("utf-8")
 
 
 class SourcePriority:

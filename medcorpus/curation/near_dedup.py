@@ -13,124 +13,28 @@ Four passes (see README, "Near-duplicate removal"):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-import re
-import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-import xxhash
-from datatrove.data import Document, DocumentsPipeline
+from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.hashing import HashConfig
-from datatrove.utils.text import simplify_text
-from datatrove.utils.word_tokenizers import WordTokenizer
 
-from medcorpus.atomic import atomic_open
-from medcorpus.curation.dedup import SourcePriority
+from medcorpus.curation.near_dedup_shingles import SpaceWords, word_shingles
+from medcorpus.curation.near_dedup_signature import INFO, NearDedupSignature, docs_paths
 
-INFO = struct.Struct("<IQQI")  # source priority, text length, offset and size of the id in the .ids file
+__all__ = ["INFO", "NearDedupFilter", "NearDedupSignature", "SpaceWords", "docs_paths", "minhash_config"]
+__all__ += ["near_dedup_pipelines", "word_shingles"]
+
 REASON = "near_duplicate"
-
-
-class SpaceWords(WordTokenizer):
-    """Words split on whitespace: datatrove's text simplification has already removed punctuation.
-
-    (datatrove's English tokenizer needs spaCy; shingles only need a stable split.)
-    """
-
-    _SPACE = re.compile(r"\s+")
-
-    def word_tokenize(self, text: str) -> list[str]:
-        return [word for word in self._SPACE.split(text) if word]
-
-    def sent_tokenize(self, text: str) -> list[str]:
-        return [text]
-
-    def span_tokenize(self, text: str) -> list[tuple[int, int]]:
-        return [(0, len(text))]
-
-
-_MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB], dtype=np.uint64)
-
-
-def word_shingles(words: list[str], n: int) -> np.ndarray:
-    """64-bit hashes of the word `n`-grams of `words`, shape (count, 1).
-
-    Each word is hashed once (xxHash64 of its UTF-8 bytes); an n-gram's hash combines its words' hashes by
-    position with odd multipliers, then goes through the SplitMix64 finaliser, all in numpy: the same
-    quality as hashing the joined n-gram, without building one string per n-gram."""
-    if len(words) < n:  # as datatrove: too short for one shingle, so never a near-duplicate
-        return np.zeros((0, 1), dtype=np.uint64)
-    hashes = np.fromiter((xxhash.xxh64_intdigest(w.encode("utf-8")) for w in words), np.uint64, len(words))
-    count = len(words) - n + 1
-    with np.errstate(over="ignore"):
-        combined = np.zeros(count, dtype=np.uint64)
-        for i in range(n):
-            combined = combined * _MIX[0] + hashes[i : i + count]
-        combined ^= combined >> np.uint64(30)
-        combined *= _MIX[1]
-        combined ^= combined >> np.uint64(27)
-        combined *= _MIX[2]
-        combined ^= combined >> np.uint64(31)
-    return combined.reshape((-1, 1))
 
 
 def minhash_config(ngram: int, bands: int, rows: int) -> MinhashConfig:
     """datatrove's MinHash settings: `bands` buckets of `rows` 64-bit hashes over word `ngram` shingles."""
     return MinhashConfig(n_grams=ngram, num_buckets=bands, hashes_per_bucket=rows, seed=1, hash_config=HashConfig())
-
-
-def docs_paths(folder: str | Path, rank: int) -> tuple[Path, Path, Path]:
-    """The per-task files of pass 1: fixed-size records, ids, full signatures."""
-    base = Path(folder) / f"{rank:05d}"
-    return base.with_suffix(".info"), base.with_suffix(".ids"), base.with_suffix(".full")
-
-
-class NearDedupSignature(MinhashDedupSignature):
-    """datatrove's MinHash signature step that also records what the keep rule and verification need."""
-
-    name = "🎯 near-dup signatures"
-
-    def __init__(self, signatures_dir: str, docs_dir: str, config: MinhashConfig, priority: list[str]):
-        super().__init__(signatures_dir, config=config, language=SpaceWords())
-        self._ascii_norm = dataclasses.replace(config.norm_config, norm_unicode_diacritics=False)
-        self.docs_dir = docs_dir
-        self.priority = SourcePriority(priority)
-        self._last: list[list[int]] | None = None
-
-    def get_shingles(self, text: str) -> np.ndarray:
-        """datatrove's text simplification (its diacritics pass is skipped on ASCII text, where it changes
-        nothing and costs a Python call per character), whitespace words, hashed word n-grams."""
-        norm = self._ascii_norm if text.isascii() else self.config.norm_config
-        return word_shingles(simplify_text(text, norm).split(), self.config.n_grams)
-
-    def get_signature(self, shingles: np.ndarray) -> list[list[int]]:
-        self._last = super().get_signature(shingles)
-        return self._last
-
-    def _recorded(self, data: DocumentsPipeline, rank: int) -> Iterator[Document]:
-        info_path, ids_path, full_path = docs_paths(self.docs_dir, rank)
-        info_path.parent.mkdir(parents=True, exist_ok=True)
-        empty = np.full(self.num_hashes, self.config.hash_config.max, dtype=self.config.hash_config.np_dtype)
-        offset = 0
-        with atomic_open(info_path) as info, atomic_open(ids_path) as ids, atomic_open(full_path) as full:
-            for doc in data:
-                key = str(doc.id).encode("utf-8")
-                info.write(INFO.pack(self.priority(doc), len(doc.text), offset, len(key)))
-                ids.write(key)
-                offset += len(key)
-                self._last = None
-                yield doc  # datatrove computes this document's signature before asking for the next one
-                sig = empty if self._last is None else np.asarray(self._last, dtype=empty.dtype).ravel()
-                full.write(sig.tobytes())
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
-        super().run(self._recorded(data, rank), rank, world_size)
 
 
 class NearDedupFilter(PipelineStep):
