@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 
 import ftfy
 import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
+from ftfy.badness import BADNESS_RE, is_bad
 
 from medcorpus.config import CleanConfig, ConfigError, CurationConfig, SourceConfig
+from medcorpus.curation import citation_remnants, mojibake
 from medcorpus.curation.boilerplate import BoilerplateCounter, BoilerplateFinder, BoilerplateRemover, line_key
 from medcorpus.curation.citation_remnants import remove_citation_remnants
-from medcorpus.curation.clean import TextCleaner
+from medcorpus.curation.clean import TextCleaner, normalise_whitespace
+from medcorpus.curation.mojibake import fix_mojibake
 from medcorpus.curation.step_counts import read_step_counts
 from medcorpus.executors import run_stages
 from medcorpus.stages import curation_params, curation_stage, source_stage
@@ -172,3 +177,78 @@ def test_clean_stage_on_real_guideline_pages_counts_every_rule(shared_data, tmp_
     assert counts["boilerplate finder"]["boilerplate_line_kinds"] > 0
     assert counts["text cleaner"]["total"] == 17
     assert {"changed_whitespace", "changed_ftfy"} <= set(counts["text cleaner"])
+
+
+def _old_whitespace(text: str) -> str:
+    """The per-line whitespace rule as first written (the reference for `normalise_whitespace`)."""
+    spaces = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+    lines = [spaces.sub(" ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def test_whitespace_regexes_match_the_per_line_rule():
+    pieces = ["a", "b c", " ", "  ", "\t", "\n", "\n\n\n", "\u00a0", "\u1680", "\u2003", "\x0c", "\r", "\u2028",
+              "\x85", "\u3000", "\x1c", "é", " x "]  # fmt: skip
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert normalise_whitespace(text) == _old_whitespace(text), ascii(text)
+    assert normalise_whitespace("a\u1680b \u1680\nc") == "a\u1680b\nc"  # an inner ogham space stays
+
+
+def _ftfy(text: str) -> str:
+    return ftfy.fix_text(text, normalization=None)
+
+
+def test_badness_hint_is_derived_and_finds_every_bad_pair():
+    assert mojibake._BADNESS_HINT is not None  # else every non-ASCII line would go through is_bad
+    chars = sorted({c for c in BADNESS_RE.pattern if ord(c) > 127} | set("aZ .\n"))
+    for first in chars:
+        for second in chars:
+            text = f"{first}{second} "
+            if is_bad(text):
+                assert mojibake._BADNESS_HINT.search(text), ascii(text)
+
+
+def test_fix_mojibake_equals_ftfy_for_every_bmp_character():
+    for code in range(0x10000):
+        char = chr(code)
+        for text in (f"a{char}b\n", f"x &amp; {char}\u2019s\nplain\n<p>{char}&lt;\n"):
+            assert fix_mojibake(text) == _ftfy(text), hex(code)
+
+
+def test_fix_mojibake_equals_ftfy_on_mixed_lines(ftfy_cases):
+    lines = [case["original"] for case in ftfy_cases] + [case["fixed"] for case in ftfy_cases]
+    lines += ["plain ascii", "a < b", "&lt;b&gt; &amp; &eacute;", "\u201cquoted\u201d", "caf\u00c3\u00a9", "\r", ""]
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = "\n".join(rng.choice(lines) for _ in range(rng.randint(1, 6)))
+        assert fix_mojibake(text) == _ftfy(text), ascii(text)
+
+
+def test_fix_mojibake_equals_ftfy_on_real_pages(shared_data):
+    pages = sorted((shared_data / "guidelines/html/ngc_guideline_gov_2018/syntheses").glob("*.htm"))
+    articles = sorted((shared_data / "pmc_oa").rglob("*.nxml"))[:10]
+    for path in pages + articles:
+        raw = path.read_bytes()
+        for text in (raw.decode("utf-8", errors="replace"), raw.decode("latin-1")):
+            for part in (text, text[text.find("<body") :]):  # with and without a "<" early on
+                assert fix_mojibake(part) == _ftfy(part), path.name
+
+
+def test_cleaner_skips_nothing_ftfy_would_change():
+    # plain ASCII skips ftfy and the control rule; these ASCII characters must not be skipped
+    cleaner = TextCleaner()
+    assert cleaner.clean("a &eacute; b") == "a \u00e9 b"
+    assert cleaner.clean("red \x1b[31mtext\r\nnext\x07") == "red text\nnext"
+    assert cleaner.clean("tab\tand \x0c form") == "tab and form"  # (the control rule)
+    assert cleaner.stats["changed_ftfy"].total == 2
+
+
+def test_empty_bracket_halves_find_what_the_whole_pattern_finds():
+    pieces = ["(", ")", "[", "]", " ", ",", ";", "\n", "a", "1"]
+    rng = random.Random(9)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        halves = citation_remnants._EMPTY_PARENS.search(text) or citation_remnants._EMPTY_BRACKETS.search(text)
+        assert bool(halves) == bool(citation_remnants._EMPTY.search(text)), text

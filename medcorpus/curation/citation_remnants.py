@@ -43,6 +43,9 @@ _SUPERSCRIPT = re.compile(
 )
 _ANY_SUPERSCRIPT = re.compile(r"[\u00b9\u00b2\u00b3\u2070\u2074-\u2079]")
 _EMPTY = re.compile(r"\((?:\s*[,;]+\s*|\s+)\)|\[(?:\s*[,;]+\s*|\s+)\]")
+# Each half of `_EMPTY` alone: a regex starting with one literal character is searched much faster.
+_EMPTY_PARENS = re.compile(r"\((?:\s*[,;]+\s*|\s+)\)")
+_EMPTY_BRACKETS = re.compile(r"\[(?:\s*[,;]+\s*|\s+)\]")
 _ET_AL = re.compile(r"\bet al\.,\s*(?=[)\]]|[.;]|$)", re.M)
 _GAP_BEFORE_PUNCT = re.compile(r"[^\S\n]*\0[\0 \t]*(?=[,;:.)\]])")
 _GAP = re.compile(r"[^\S\n]*\0[\0 \t]*")
@@ -93,13 +96,13 @@ def remove_citation_remnants(text: str) -> tuple[str, Counter]:
         text = _bracket_numbers(text, counts)
     if "(" in text:
         text = _paren_numbers(text, counts)
-    if _ANY_SUPERSCRIPT.search(text):
+    if not text.isascii() and _ANY_SUPERSCRIPT.search(text):
         text, n = _SUPERSCRIPT.subn("\0", text)
         counts["superscript"] += n
     if "et al.," in text:
         text, n = _ET_AL.subn("et al.", text)
         counts["et_al"] += n
-    if "(" in text or "[" in text:
+    if _EMPTY_PARENS.search(text) or _EMPTY_BRACKETS.search(text):
         text, n = _EMPTY.subn("\0", text)
         counts["empty_brackets"] += n
     if "\0" in text:
