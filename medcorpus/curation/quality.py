@@ -1,8 +1,9 @@
 """Heuristic quality filter (Gopher/C4/FineWeb-style rules) with thresholds per source and category.
 
 datatrove's Gopher and FineWeb filters split words with spaCy (its English word tokenizer); these rules
-split on whitespace, which is all they need, and reuse datatrove's repetition measures
-(`find_duplicates`, `find_all_duplicate`) on those words. The thresholds come from a
+split on whitespace, which is all they need, and measure repetition as datatrove's `find_duplicates` and
+`find_all_duplicate` do, on those words. Documents are measured a batch at a time with numpy
+(`quality_counts`, `quality_ngrams`). The thresholds come from a
 profile chosen per document: the profile named after the document's source, else its category, else
 "default". A threshold set to None switches its rule off.
 
@@ -18,20 +19,16 @@ and the share of characters in duplicated 5- to 10-grams (`max_dup_ngram_char_ra
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from collections.abc import Callable
 
+import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_duplicates
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-_WORD = re.compile(r"\S+")
-_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\s\w]|[\d_])+(?!\S)")  # a word without a letter
-_STOP_WORD = re.compile(r"(?<!\S)[.,;:]*(?i:the|be|to|of|and|that|have|with|is|in|for|was)[.,;:]*(?!\S)")
-_BULLET = ("•", "-", "*", "–", "·", "▪", "○", "●", "■", "◦", "‣", "⁃", "»", "›")
-_TERMINAL = (".", "!", "?", '"', "'", ":", ")", "”", "’", ";")
-_ELLIPSIS = ("...", "…")
+from medcorpus.curation.quality_counts import line_counts, read_batch, word_classes
+from medcorpus.curation.quality_ngrams import ngram_excess
 
 DEFAULT_PROFILE: dict[str, float | int | None] = {
     "min_words": 50,
@@ -97,56 +94,81 @@ RULES = (  # (reason, signal, threshold, kind)
     ("top_ngram", "top_ngram_excess", "max_top_ngram_char_ratio", max),
     ("duplicate_ngrams", "dup_ngram_excess", "max_dup_ngram_char_ratio", max),
 )
-_TOP_NGRAMS = ((2, 1.0), (3, 0.9), (4, 0.8))
-_DUP_STOP = 0.05  # below this share of repeated 5-gram text, longer n-grams are not measured
-_DUP_NGRAMS = tuple((n, 1.0 - (n - 5) / 15) for n in range(5, 11))  # 0.15 -> 0.10 when the 5-gram limit is 0.15
+_CHEAP = RULES[:-2]  # every rule but the n-gram ones, which come last
+Signals = dict[str, np.ndarray]
 
 
-def _top_ngram_chars(words: list[str], n: int) -> int:
-    """Characters in all copies of the most frequent n-gram; 0 when no n-gram occurs twice (datatrove's
-    `find_top_duplicate` counts a single occurrence too, which fails short texts for no repetition)."""
-    counts = Counter(zip(*(words[i:] for i in range(n))))
-    gram, count = counts.most_common(1)[0]
-    return (sum(map(len, gram)) + n - 1) * count if count > 1 else 0
-
-
-def _ngram_signals(words: list[str], chars: int) -> tuple[float, float]:
-    """The largest top-n-gram and duplicated-n-gram character ratios, each divided by its scale, so that
-    one threshold (the 2-gram or 5-gram limit) stands for the whole Gopher ladder."""
-    chars = max(chars, 1)
-    top = max((_top_ngram_chars(words, n) / chars / scale for n, scale in _TOP_NGRAMS if len(words) >= n), default=0)
-    dup = 0.0
-    for n, scale in _DUP_NGRAMS:
-        ratio = find_all_duplicate(words, n) / chars
-        dup = max(dup, ratio / scale)
-        if ratio <= _DUP_STOP:
-            break  # text in repeated longer n-grams is (nearly) part of that in shorter ones: stop
-    return top, dup
+def batch_signals(
+    texts: list[str], ngrams: np.ndarray | None = None, wanted: Callable[[Signals], np.ndarray] | None = None
+) -> Signals:
+    """The measurements the rules compare against thresholds, one array entry per text; the n-gram ones
+    where `ngrams` holds (default: everywhere) and, if given, `wanted(signals)` (a mask) holds."""
+    n_docs = len(texts)
+    batch = read_batch(texts)
+    ids, non_alpha, stop = word_classes(batch)
+    words = np.diff(batch.bounds)
+    per_word = np.maximum(words, 1)
+    word_chars = batch.chars[batch.ends] - batch.chars[batch.starts]
+    symbols = [text.count("#") + text.count("...") + text.count("…") for text in texts]
+    lines = line_counts(batch, n_docs)
+    n_lines = np.maximum(lines["lines"], 1)
+    signals = {
+        "words": words,
+        "mean_word_length": np.bincount(batch.doc, word_chars, n_docs) / per_word,
+        "symbol_ratio": np.array(symbols, np.int64) / per_word,
+        "non_alpha_word_ratio": np.bincount(batch.doc, non_alpha, n_docs) / per_word,
+        "stop_words": np.bincount(batch.doc, stop, n_docs).astype(np.int64),
+        "bullet_line_ratio": lines["bullet"] / n_lines,
+        "ellipsis_line_ratio": lines["ellipsis"] / n_lines,
+        "punctuated_line_ratio": lines["punctuated"] / n_lines,
+        "duplicate_line_ratio": lines["duplicate"] / n_lines,
+        "duplicate_line_char_ratio": lines["duplicate_chars"] / np.maximum(lines["line_chars"], 1),
+    }
+    chosen = np.ones(n_docs, bool) if ngrams is None else np.asarray(ngrams, bool)
+    if wanted is not None:
+        chosen &= wanted(signals)
+    offsets = np.concatenate(([0], np.cumsum(word_chars)))
+    lengths = np.maximum(np.fromiter(map(len, texts), np.int64, n_docs), 1)
+    signals["top_ngram_excess"], signals["dup_ngram_excess"] = ngram_excess(
+        ids, batch.doc, batch.bounds, offsets, chosen, lengths
+    )
+    return signals
 
 
 def text_signals(text: str, repetition: bool = True) -> dict[str, float]:
-    """The measurements the rules compare against thresholds (`repetition`: also the n-gram ones)."""
-    words = _WORD.findall(text)
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    n_words, n_lines = max(len(words), 1), max(len(lines), 1)
-    duplicate_lines, duplicate_chars = find_duplicates(lines)
-    signals = {
-        "words": len(words),
-        "mean_word_length": sum(map(len, words)) / n_words,
-        "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_words,
-        "non_alpha_word_ratio": len(_NON_ALPHA_WORD.findall(text)) / n_words,
-        "stop_words": len(_STOP_WORD.findall(text)),
-        "bullet_line_ratio": sum(line.startswith(_BULLET) for line in lines) / n_lines,
-        "ellipsis_line_ratio": sum(line.endswith(_ELLIPSIS) for line in lines) / n_lines,
-        "punctuated_line_ratio": sum(line.endswith(_TERMINAL) for line in lines) / n_lines,
-        "duplicate_line_ratio": duplicate_lines / n_lines,
-        "duplicate_line_char_ratio": duplicate_chars / max(sum(map(len, lines)), 1),
-        "top_ngram_excess": 0.0,
-        "dup_ngram_excess": 0.0,
-    }
-    if repetition:
-        signals["top_ngram_excess"], signals["dup_ngram_excess"] = _ngram_signals(words, len(text))
-    return signals
+    """The signals of one text (`repetition`: also the n-gram ones)."""
+    return {name: values[0].item() for name, values in batch_signals([text], [repetition]).items()}
+
+
+def _failed(signals: Signals, limits: dict[str, np.ndarray], rules: tuple) -> np.ndarray:
+    """The index in `rules` of the first rule each text fails (-1: none); a NaN limit is switched off."""
+    failed = np.full(len(signals["words"]), -1)
+    for index, (_, signal, threshold, kind) in enumerate(rules):
+        limit, values = limits[threshold], signals[signal]
+        bad = values < limit if kind is min else values > limit
+        failed = np.where((failed < 0) & bad, index, failed)
+    return failed
+
+
+def _limit_arrays(limits: list[dict]) -> dict[str, np.ndarray]:
+    """Each threshold as an array over texts (NaN where switched off)."""
+    distinct = list({id(lim): lim for lim in limits}.values())
+    position = {id(lim): i for i, lim in enumerate(distinct)}
+    which = np.fromiter((position[id(lim)] for lim in limits), np.int64, len(limits))
+    return {key: np.array([np.nan if lim[key] is None else lim[key] for lim in distinct], float)[which]
+            for key in DEFAULT_PROFILE}  # fmt: skip
+
+
+def _parts(texts: list[str], budget: int = 1 << 19) -> list[slice]:
+    """Consecutive slices of `texts` of at most `budget` characters each (or of one text), which bound
+    the memory of a numpy batch."""
+    parts, start, size = [], 0, 0
+    for end, text in enumerate(texts):
+        if size + len(text) > budget and end > start:
+            parts.append(slice(start, end))
+            start, size = end, 0
+        size += len(text)
+    return parts + [slice(start, len(texts))]
 
 
 def merge_profiles(profiles: dict[str, dict] | None) -> dict[str, dict]:
@@ -165,14 +187,18 @@ def merge_profiles(profiles: dict[str, dict] | None) -> dict[str, dict]:
 class QualityFilter(BaseFilter):
     """Drops documents whose text signals fall outside their profile's thresholds.
 
-    Stats: `profile_<name>` counts the documents judged by each profile; removals are counted by
-    datatrove as `dropped_quality_<rule>` and written to `excluded/` with the reason and the value.
+    Documents are judged `batch_size` at a time with numpy; the n-gram signals only for documents that pass
+    the other rules, since those come first. Stats: `profile_<name>` counts the documents judged by each
+    profile; removals are counted by datatrove as `dropped_quality_<rule>` and written to `excluded/` with
+    the reason and the value.
     """
 
     name = "🥇 quality"
 
-    def __init__(self, profiles: dict[str, dict] | None = None, exclusion_writer: DiskWriter | None = None):
-        super().__init__(exclusion_writer)
+    def __init__(
+        self, profiles: dict[str, dict] | None = None, exclusion_writer: DiskWriter | None = None, batch_size: int = 512
+    ):
+        super().__init__(exclusion_writer, batch_size)
         self.profiles = merge_profiles(profiles)
 
     def profile_name(self, doc: Document) -> str:
@@ -186,27 +212,37 @@ class QualityFilter(BaseFilter):
         """The thresholds for a document."""
         return self.profiles[self.profile_name(doc)]
 
+    def judge_all(self, texts: list[str], limits: list[dict]) -> list[tuple[str, float] | None]:
+        """The first rule each text fails under its limits and the value that failed it, or None."""
+        return [verdict for part in _parts(texts) for verdict in self._judge_part(texts[part], limits[part])]
+
+    def _judge_part(self, texts: list[str], limits: list[dict]) -> list[tuple[str, float] | None]:
+        """`judge_all` on one numpy batch."""
+        arrays = _limit_arrays(limits)
+        repetition = ~(np.isnan(arrays["max_top_ngram_char_ratio"]) & np.isnan(arrays["max_dup_ngram_char_ratio"]))
+        signals = batch_signals(texts, repetition, lambda sig: _failed(sig, arrays, _CHEAP) < 0)
+        failed = _failed(signals, arrays, RULES).tolist()
+        return [None if f < 0 else (RULES[f][0], signals[RULES[f][1]][i].item()) for i, f in enumerate(failed)]
+
     def judge(self, text: str, limits: dict) -> tuple[str, float] | None:
-        """The first rule `text` fails under `limits` and the value that failed it, or None."""
-        repetition = limits["max_top_ngram_char_ratio"] is not None or limits["max_dup_ngram_char_ratio"] is not None
-        signals = text_signals(text, repetition)
-        for reason, signal, threshold, kind in RULES:
-            limit = limits[threshold]
-            if limit is None:
-                continue
-            if (kind is min and signals[signal] < limit) or (kind is max and signals[signal] > limit):
-                return reason, signals[signal]
-        return None
+        """`judge_all` of one text."""
+        return self.judge_all([text], [limits])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        names = [self.profile_name(doc) for doc in batch]
+        for name, count in Counter(names).items():
+            self.stat_update(f"profile_{name}", value=count)
+        verdicts = self.judge_all([doc.text for doc in batch], [self.profiles[name] for name in names])
+        results: list[bool | tuple[bool, str]] = []
+        for doc, name, failed in zip(batch, names, verdicts):
+            if failed is not None:
+                doc.metadata["quality_profile"] = name
+                doc.metadata["quality_value"] = round(float(failed[1]), 4)
+            results.append(True if failed is None else (False, f"quality_{failed[0]}"))
+        return results
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        name = self.profile_name(doc)
-        self.stat_update(f"profile_{name}")
-        failed = self.judge(doc.text, self.profiles[name])
-        if failed is None:
-            return True
-        doc.metadata["quality_profile"] = name
-        doc.metadata["quality_value"] = round(float(failed[1]), 4)
-        return False, f"quality_{failed[0]}"
+        return self.filter_batch([doc])[0]
 
 
-__all__ = ["DEFAULT_PROFILE", "PROFILES", "QualityFilter", "merge_profiles", "text_signals"]
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "QualityFilter", "batch_signals", "merge_profiles", "text_signals"]
