@@ -50,6 +50,23 @@ class _Reader:
         return value
 
 
+class _Slots(dict):
+    """Token -> slot number; a token seen for the first time gets the next number and waits in `new`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[bytes] = []
+
+    def __missing__(self, token: bytes) -> int:
+        self[token] = slot = len(self)
+        self.new.append(token)
+        return slot
+
+    def clear(self) -> None:
+        super().clear()
+        self.new = []
+
+
 def _tokens(text: str) -> list[bytes]:
     """fastText's tokens of one line (split at spaces, tabs, line breaks, vertical tabs, form feeds and NULs,
     labels left out), then its end-of-line token."""
@@ -97,7 +114,7 @@ class FastTextLID:
         rows, cols = reader.take("2q")
         self.inner = reader.array("<f4", rows * cols).reshape(rows, cols)[: nlabels - 1]  # a row per inner node
         self.turns = _tree([count for _word, count, kind in entries if kind == 1])
-        self.slots: dict[bytes, int] = {}  # token -> its row in `sums` and `counts`
+        self.slots = _Slots()  # token -> its row in `sums` and `counts`
         self.sums = np.zeros((0, dim), dtype=np.float32)
         self.counts = np.zeros(0, dtype=np.int64)
 
@@ -117,9 +134,8 @@ class FastTextLID:
             matrix = matrix * _quantizer(reader)[0, norm_codes]
         return np.ascontiguousarray(matrix, dtype=np.float32)
 
-    def _add_tokens(self, tokens: list[bytes]) -> None:
-        """Give each new token a slot holding the sum and the number of its input rows."""
-        first = len(self.slots)
+    def _fill(self, tokens: list[bytes], first: int) -> None:
+        """Fill the slots from `first` on (those of the new `tokens`) with the sum and number of their rows."""
         if first + len(tokens) > len(self.sums):
             grown = max(len(self.sums) * 2, first + len(tokens), 1024)
             self.sums = np.resize(self.sums, (grown, self.input.shape[1]))
@@ -132,7 +148,6 @@ class FastTextLID:
         for column in range(values.shape[1]):
             self.sums[first : first + len(tokens), column] = np.bincount(owners, values[:, column], len(tokens))
         self.counts[first : first + len(tokens)] = np.bincount(owners, minlength=len(tokens))
-        self.slots.update(zip(tokens, range(first, first + len(tokens))))
 
     def _subword_rows(self, tokens: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """(token index, input row) of the character n-grams of `tokens` that the pruned model keeps.
@@ -175,15 +190,13 @@ class FastTextLID:
         if not texts:
             return []
         token_lists = [_tokens(text) for text in texts]
-        tokens = list(itertools.chain.from_iterable(token_lists))
-        slots = list(map(self.slots.get, tokens))
-        if None in slots:
-            new = list(dict.fromkeys(t for t, slot in zip(tokens, slots) if slot is None))
-            if len(self.slots) + len(new) > _CACHE_LIMIT:  # start the cache again with this batch's tokens
-                self.slots.clear()
-                new = list(dict.fromkeys(tokens))
-            self._add_tokens(new)
-            slots = list(map(self.slots.__getitem__, tokens))
+        if len(self.slots) > _CACHE_LIMIT:
+            self.slots.clear()
+        first = len(self.slots)
+        slots = list(map(self.slots.__getitem__, itertools.chain.from_iterable(token_lists)))
+        if self.slots.new:
+            self._fill(self.slots.new, first)
+            self.slots.new = []
         slots_array = np.array(slots, dtype=np.int64)
         offsets = np.cumsum([0] + [len(t) for t in token_lists[:-1]])  # every text has its end-of-line token
         sums = np.add.reduceat(self.sums[slots_array], offsets, axis=0)
