@@ -3,6 +3,7 @@
 Sources: the full PubMed baseline file (30,000 citations), the 38 PMC articles, the guideline
 HTML pages and PDFs, and the Dolma general-domain samples from ../shared/data.
 Usage: python benchmarks/bench_pipeline.py [--workers 2] [--out /tmp/medcorpus_bench_pipeline] [--keep]
+       [--lang-backend langdetect|fasttext]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from medcorpus.stats import read_counts
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def config(out: Path, workers: int) -> dict:
+def config(out: Path, workers: int, lang_backend: str) -> dict:
     return {
         "output": str(out),
         "workers": workers,
@@ -35,6 +36,7 @@ def config(out: Path, workers: int) -> dict:
         },
         "curation": {
             "deid": None,
+            "lang": {"backend": lang_backend},
             "quality": {},
             "decontam": {"benchmarks": [str(DATA / "benchmarks" / "pubmedqa" / "ori_pqal.json")]},
         },
@@ -47,13 +49,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="/tmp/medcorpus_bench_pipeline")
     parser.add_argument("--keep", action="store_true", help="keep the run folder")
+    parser.add_argument("--lang-backend", choices=("langdetect", "fasttext"), default="langdetect")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"SKIP: real data not found at {DATA}")
         return
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
-    settings = validate(config(out, args.workers))
+    settings = validate(config(out, args.workers, args.lang_backend))
     prepare_output(out, overwrite=True, resume=False)
     stages = plan_run(settings)
     print(f"{'stage':<10}{'seconds':>9}{'docs out':>10}{'docs/s':>10}")
