@@ -9,6 +9,7 @@ from datatrove.data import Document
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
+from medcorpus.curation import langdetect_batch
 from medcorpus.curation.fasttext_lid import lid176
 from medcorpus.curation.langdetect_exact import exact_langdetect
 from medcorpus.curation.language import BACKENDS, LanguageFilter
@@ -65,13 +66,11 @@ def test_same_answer_as_langdetect_on_real_documents(shared_data):
     web = shared_data / "general" / "dolma_test_data" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
     docs = [doc for _, doc in zip(range(300), PubMedReader([str(pubmed)]).run())]
     docs += [doc for _, doc in zip(range(150), GeneralReader([str(web)]).run())]
-    languages = set()
-    for doc in docs:
-        sample = doc.text[:2000]
-        found = exact_langdetect().detect(sample, 1234)
-        assert found == langdetect_answer(sample, 1234), doc.id
-        languages.add(found and found[0])
-    assert {"en", "de"} <= languages  # the web file holds German pages as well as English ones
+    samples = [doc.text[:2000] for doc in docs]
+    expected = langdetect_answers(samples, 1234)
+    assert [exact_langdetect().detect(sample, 1234) for sample in samples[:100]] == expected[:100]
+    assert langdetect_batch.detect_many(exact_langdetect(), samples, 1234) == expected
+    assert {"en", "de"} <= {found[0] for found in expected if found}  # the web file has German pages too
 
 
 def test_filter_counts_letters_beyond_the_prefix():
@@ -153,3 +152,28 @@ def test_language_filter_batches_like_one_by_one():
         one_by_one = [step.filter(Document(text=t, id=str(i))) for i, t in enumerate(texts)]
         assert step.filter_batch(docs) == one_by_one
         assert [d.metadata["language"] for d in docs] == ["en", "und", "de"]
+
+
+def langdetect_answers(texts: list[str], seed: int) -> list[tuple[str, float] | None]:
+    return [langdetect_answer(text, seed) for text in texts]
+
+
+def test_batched_trials_give_langdetect_answers():
+    rng = random.Random(8)
+    soup = "aAbBeEzZ  .,-1éÉßçØ\u0301\u1ea1\u0430\u0431\u3042\u4e00\n"
+    texts = EDGE_CASES + ["".join(rng.choice(soup) for _ in range(rng.randint(1, 120))) for _ in range(100)]
+    assert langdetect_batch._stream_reading_holds()  # else every text takes the one-by-one path
+    for seed in (0, 1234):
+        assert langdetect_batch.detect_many(exact_langdetect(), texts, seed) == langdetect_answers(texts, seed)
+
+
+def test_batched_trials_fall_back_when_the_drawn_stream_runs_out(monkeypatch):
+    texts = EDGE_CASES[:6]
+    monkeypatch.setattr(langdetect_batch, "_AHEAD", 1500)  # too few for a trial of 1,001 draws after the first
+    langdetect_batch._stream.cache_clear()
+    try:
+        assert langdetect_batch.detect_many(exact_langdetect(), texts, 4) == langdetect_answers(texts, 4)
+    finally:
+        langdetect_batch._stream.cache_clear()
+    monkeypatch.setattr(langdetect_batch, "_stream_reading_holds", lambda: False)
+    assert langdetect_batch.detect_many(exact_langdetect(), texts, 4) == langdetect_answers(texts, 4)

@@ -17,6 +17,8 @@ removal, Vietnamese normalisation, character normalisation) calls langdetect's o
 
 from __future__ import annotations
 
+import itertools
+import operator
 import random
 import re
 from functools import lru_cache
@@ -57,13 +59,11 @@ class ExactLangDetect:
         self.rng = random.Random()
 
     def _word_rows(self, word: str) -> tuple[list[int], list[int]]:
-        """Profile rows of the n-grams langdetect takes from `word`, and of the two it adds when a space follows.
+        """Profile rows of the n-grams langdetect takes from `word` followed by a space, and without it.
 
         Before the k-th character c_k: the 1-gram c_k, the 2-gram ending at c_k, and from k = 2 the 3-gram ending
-        at it, with a space standing before the word; none where c_k and c_(k-1) are both upper case."""
-        cached = self.cache.get(word)
-        if cached is not None:
-            return cached
+        at it, with a space standing before the word; none where c_k and c_(k-1) are both upper case. The
+        space after the word adds the 2- and 3-gram ending in it."""
         padded = " " + word
         grams = []
         for k in range(1, len(padded)):
@@ -73,8 +73,9 @@ class ExactLangDetect:
             if k >= 2:
                 grams.append(padded[k - 2 : k + 1])
         rows = self.rows
-        tail = (padded[-1] + " ", padded[-2:] + " ")
-        found = ([rows[g] for g in grams if g in rows], [rows[g] for g in tail if g in rows])
+        body = [rows[g] for g in grams if g in rows]
+        tail = [rows[g] for g in (padded[-1] + " ", padded[-2:] + " ") if g in rows] if word else []
+        found = body + tail, body
         if len(self.cache) >= _CACHE_LIMIT:
             self.cache.clear()
         self.cache[word] = found
@@ -94,16 +95,12 @@ class ExactLangDetect:
 
     def ngram_rows(self, text: str) -> list[int]:
         """Profile rows of the n-grams langdetect's `_extract_ngrams` finds, in its order."""
-        parts = self.prepare(text).split(" ")
-        last = len(parts) - 1
-        rows: list[int] = []
-        for index, word in enumerate(parts):
-            if word:
-                body, tail = self._word_rows(word)
-                rows += body
-                if index < last:
-                    rows += tail
-        return rows
+        words = self.prepare(text).split(" ")  # "" between two spaces: no n-grams
+        found = list(map(self.cache.get, words))
+        if None in found:
+            found = [rows if rows is not None else self._word_rows(w) for rows, w in zip(found, words)]
+        rows = list(itertools.chain.from_iterable(map(operator.itemgetter(0), found[:-1])))
+        return rows + found[-1][1]
 
     def detect(self, text: str, seed: int) -> tuple[str, float] | None:
         """The most probable language above langdetect's reporting threshold, with its probability."""
