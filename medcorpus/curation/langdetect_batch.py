@@ -71,15 +71,21 @@ def _stream_reading_holds() -> bool:
 class _Trials:
     """The state of a batch's trials: per text its product vector, weight, next draw and step count."""
 
-    def __init__(self, exact: ExactLangDetect, rows: list[list[int]], seed: int) -> None:
+    def __init__(self, exact: ExactLangDetect, texts: list[str], seed: int) -> None:
         self.exact, self.words = exact, _stream(seed)
-        self.accepted = [_accepted(self.words, len(r)) for r in rows]
-        count, languages = len(rows), len(exact.languages)
+        exact.words.reset_if_full()
+        plans = [exact.ngram_words(text) for text in texts]
+        self.ngrams = [int(lengths.sum()) for _, lengths in plans]
+        self.accepted = [_accepted(self.words, n) for n in self.ngrams]
+        count, languages = len(texts), len(exact.languages)
         self.values = np.zeros((count, max((len(p) for p, _ in self.accepted), default=0) + 1), dtype=np.int64)
         for t, (_, values) in enumerate(self.accepted):
             self.values[t, : len(values)] = values
-        self.rows = np.fromiter(itertools.chain.from_iterable(rows), np.int64)  # every text's n-gram rows
-        self.offset = np.cumsum([0] + [len(r) for r in rows[:-1]])
+        # every text's words in turn, and where each text's n-grams begin in their running count
+        self.ids = np.fromiter(itertools.chain.from_iterable(ids for ids, _ in plans), np.int64)
+        self.lengths = np.concatenate([lengths for _, lengths in plans]) if plans else np.zeros(0, np.int64)
+        self.ends = np.cumsum(self.lengths)
+        self.base = np.cumsum([0] + self.ngrams[:-1])
         self.prob = np.zeros((count, languages))
         self.total = np.zeros((count, languages))
         self.weight = np.zeros(count)
@@ -112,8 +118,10 @@ class _Trials:
 
     def update(self, index: np.ndarray, draws: int) -> None:
         """Multiply in the next `draws` draws of each text of `index`, one after another."""
-        picks = self.values[index[:, None], self.next[index][:, None] + np.arange(draws)]
-        rows = self.rows[self.offset[index][:, None] + picks]
+        picks = self.base[index][:, None] + self.values[index[:, None], self.next[index][:, None] + np.arange(draws)]
+        word = np.searchsorted(self.ends, picks, side="right")
+        table = self.exact.words
+        rows = table.flat[table.start[self.ids[word]] + picks - (self.ends[word] - self.lengths[word])]
         factors = self.exact.profiles[rows] + self.weight[index][:, None, None]
         prob = self.prob[index]
         for k in range(draws):
@@ -146,9 +154,8 @@ def detect_many(exact: ExactLangDetect, texts: list[str], seed: int) -> list[tup
     """`exact.detect(text, seed)` of each text."""
     if not texts or not _stream_reading_holds():
         return [exact.detect(text, seed) for text in texts]
-    rows = [exact.ngram_rows(text) for text in texts]
-    trials = _Trials(exact, rows, seed)
-    pending = [t for t, r in enumerate(rows) if r]
+    trials = _Trials(exact, texts, seed)
+    pending = [t for t, n in enumerate(trials.ngrams) if n]
     slow: list[int] = []
     running = np.zeros(0, dtype=np.int64)
     while pending or len(running):
@@ -161,13 +168,11 @@ def detect_many(exact: ExactLangDetect, texts: list[str], seed: int) -> list[tup
         if len(running):
             trials.update(running, 5)
             trials.step[running] += 5
-    answers: list[tuple[str, float] | None] = [None] * len(texts)
-    slow_set = set(slow)
-    for t in range(len(texts)):
-        if t in slow_set:
-            answers[t] = exact.detect(texts[t], seed)
-        elif rows[t]:
-            best = int(np.argmax(trials.total[t]))
-            if trials.total[t, best] > exact.detector.PROB_THRESHOLD:
-                answers[t] = exact.languages[best], float(trials.total[t, best])
+    best = trials.total.argmax(axis=1).tolist()
+    shares = trials.total.max(axis=1).tolist()
+    answers = [
+        (exact.languages[b], share) if share > exact.detector.PROB_THRESHOLD else None for b, share in zip(best, shares)
+    ]  # texts without n-grams have no share
+    for t in slow:
+        answers[t] = exact.detect(texts[t], seed)
     return answers

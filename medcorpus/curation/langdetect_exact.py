@@ -5,7 +5,7 @@ collect its 1-3 character n-grams, then runs 7 random trials that multiply a pro
 sampled n-gram's profile, one Python float at a time. Here:
 
 - the n-grams of a word depend only on the word (and whether a space follows it), so they are computed once
-  per distinct word and kept in a bounded cache, as rows of a profile matrix;
+  per distinct word and kept in a bounded table, as rows of a profile matrix;
 - the trials draw the same random numbers from the same `random.Random` in the same order, and the per-language
   products run as numpy float64 operations in the same order, so every rounding step is the one langdetect takes;
   the normalising sum stays a Python `sum` over the same list, as in langdetect.
@@ -17,8 +17,6 @@ removal, Vietnamese normalisation, character normalisation) calls langdetect's o
 
 from __future__ import annotations
 
-import itertools
-import operator
 import random
 import re
 from functools import lru_cache
@@ -41,6 +39,39 @@ class _Normalised(dict):
         return value
 
 
+class _Words:
+    """The n-gram rows of distinct words, flat: word i's rows when a space follows it are
+    `flat[start[i] : start[i] + full[i]]`, the first `body[i]` of them without the space."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.flat = np.zeros(1 << 16, dtype=np.int64)
+        self.start = np.zeros(1 << 12, dtype=np.int64)
+        self.full = np.zeros(1 << 12, dtype=np.int64)
+        self.body = np.zeros(1 << 12, dtype=np.int64)
+        self.used = self.count = 0
+
+    def add(self, word: str, body: list[int], tail: list[int]) -> int:
+        """Store a word's rows; its id."""
+        index, rows = self.count, body + tail
+        if index == len(self.start):
+            self.start, self.full, self.body = (np.resize(a, 2 * index) for a in (self.start, self.full, self.body))
+        if self.used + len(rows) > len(self.flat):
+            self.flat = np.resize(self.flat, 2 * (self.used + len(rows)))
+        self.flat[self.used : self.used + len(rows)] = rows
+        self.start[index], self.full[index], self.body[index] = self.used, len(rows), len(body)
+        self.used += len(rows)
+        self.count += 1
+        self.ids[word] = index
+        return index
+
+    def reset_if_full(self) -> None:
+        """Forget every word once `_CACHE_LIMIT` are kept (never in the middle of a text or batch)."""
+        if self.count >= _CACHE_LIMIT:
+            self.ids.clear()
+            self.used = self.count = 0
+
+
 class ExactLangDetect:
     """`detect(text, seed)` gives langdetect's top (language, probability), or None where langdetect finds none."""
 
@@ -55,11 +86,11 @@ class ExactLangDetect:
         self.profiles = np.array(list(factory.word_lang_prob_map.values()), dtype=np.float64)
         self.detector = Detector  # its constants and regular expressions
         self.normalised = _Normalised()
-        self.cache: dict[str, tuple[list[int], list[int]]] = {}
+        self.words = _Words()
         self.rng = random.Random()
 
-    def _word_rows(self, word: str) -> tuple[list[int], list[int]]:
-        """Profile rows of the n-grams langdetect takes from `word` followed by a space, and without it.
+    def _add_word(self, word: str) -> int:
+        """Store the profile rows of the n-grams langdetect takes from `word` (and from a space after it).
 
         Before the k-th character c_k: the 1-gram c_k, the 2-gram ending at c_k, and from k = 2 the 3-gram ending
         at it, with a space standing before the word; none where c_k and c_(k-1) are both upper case. The
@@ -73,34 +104,43 @@ class ExactLangDetect:
             if k >= 2:
                 grams.append(padded[k - 2 : k + 1])
         rows = self.rows
-        body = [rows[g] for g in grams if g in rows]
         tail = [rows[g] for g in (padded[-1] + " ", padded[-2:] + " ") if g in rows] if word else []
-        found = body + tail, body
-        if len(self.cache) >= _CACHE_LIMIT:
-            self.cache.clear()
-        self.cache[word] = found
-        return found
+        return self.words.add(word, [rows[g] for g in grams if g in rows], tail)
 
     def prepare(self, text: str) -> str:
         """langdetect's `Detector.append` and `cleaning_text`, then its character normalisation."""
         detector = self.detector
         from langdetect.utils.ngram import NGram
 
-        text = NGram.normalize_vi(detector.MAIL_RE.sub(" ", detector.URL_RE.sub(" ", text)))
+        if "http" in text:
+            text = detector.URL_RE.sub(" ", text)
+        if "@" in text:
+            text = detector.MAIL_RE.sub(" ", text)
+        if not text.isascii():  # (its patterns and the non-Latin count need characters past ASCII)
+            text = NGram.normalize_vi(text)
         text = _SPACES.sub(" ", text[:10000])  # Detector's max_text_length; a run of spaces keeps its first
-        latin = len(_LATIN.findall(text))
-        if latin * 2 < _non_latin(text):
+        non_latin = 0 if text.isascii() else _non_latin(text)
+        if non_latin and len(_LATIN.findall(text)) * 2 < non_latin:
             text = _LATIN.sub("", text)
         return text.translate(self.normalised)
 
+    def ngram_words(self, text: str) -> tuple[list[int], np.ndarray]:
+        """The ids of the text's words (see `_Words`) and how many n-gram rows each gives, in the order of
+        langdetect's `_extract_ngrams`: all of them for a word a space follows, its body for the last."""
+        words = self.prepare(text).split(" ")  # "" between two spaces: no n-grams
+        ids = list(map(self.words.ids.get, words))
+        if None in ids:
+            ids = [i if i is not None else self._add_word(w) for i, w in zip(ids, words)]
+        lengths = self.words.full[ids]
+        lengths[-1] = self.words.body[ids[-1]]
+        return ids, lengths
+
     def ngram_rows(self, text: str) -> list[int]:
         """Profile rows of the n-grams langdetect's `_extract_ngrams` finds, in its order."""
-        words = self.prepare(text).split(" ")  # "" between two spaces: no n-grams
-        found = list(map(self.cache.get, words))
-        if None in found:
-            found = [rows if rows is not None else self._word_rows(w) for rows, w in zip(found, words)]
-        rows = list(itertools.chain.from_iterable(map(operator.itemgetter(0), found[:-1])))
-        return rows + found[-1][1]
+        self.words.reset_if_full()
+        ids, lengths = self.ngram_words(text)
+        starts = self.words.start[ids]
+        return [row for s, n in zip(starts.tolist(), lengths.tolist()) for row in self.words.flat[s : s + n].tolist()]
 
     def detect(self, text: str, seed: int) -> tuple[str, float] | None:
         """The most probable language above langdetect's reporting threshold, with its probability."""
