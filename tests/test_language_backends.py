@@ -171,9 +171,11 @@ def test_batched_trials_fall_back_when_the_drawn_stream_runs_out(monkeypatch):
     texts = EDGE_CASES[:6]
     monkeypatch.setattr(langdetect_batch, "_AHEAD", 1500)  # too few for a trial of 1,001 draws after the first
     langdetect_batch._stream.cache_clear()
+    langdetect_batch._gauss_table.cache_clear()
     try:
         assert langdetect_batch.detect_many(exact_langdetect(), texts, 4) == langdetect_answers(texts, 4)
     finally:
         langdetect_batch._stream.cache_clear()
+        langdetect_batch._gauss_table.cache_clear()
     monkeypatch.setattr(langdetect_batch, "_stream_reading_holds", lambda: False)
     assert langdetect_batch.detect_many(exact_langdetect(), texts, 4) == langdetect_answers(texts, 4)

@@ -68,19 +68,31 @@ def _stream_reading_holds() -> bool:
     return True
 
 
+@lru_cache(maxsize=4)
+def _gauss_table(seed: int) -> np.ndarray:
+    """For each stream position, the two normal values `random.gauss` makes from the four words there."""
+    words = _stream(seed)
+    return np.array([_gauss_pair(words, at) for at in range(len(words) - 3)])
+
+
 class _Trials:
     """The state of a batch's trials: per text its product vector, weight, next draw and step count."""
 
     def __init__(self, exact: ExactLangDetect, texts: list[str], seed: int) -> None:
-        self.exact, self.words = exact, _stream(seed)
+        self.exact, self.gauss = exact, _gauss_table(seed)
+        words = _stream(seed)
         exact.words.reset_if_full()
         plans = [exact.ngram_words(text) for text in texts]
         self.ngrams = [int(lengths.sum()) for _, lengths in plans]
-        self.accepted = [_accepted(self.words, n) for n in self.ngrams]
+        accepted = [_accepted(words, n) for n in self.ngrams]
         count, languages = len(texts), len(exact.languages)
-        self.values = np.zeros((count, max((len(p) for p, _ in self.accepted), default=0) + 1), dtype=np.int64)
-        for t, (_, values) in enumerate(self.accepted):
-            self.values[t, : len(values)] = values
+        self.available = np.array([len(positions) for positions, _ in accepted], dtype=np.int64)
+        self.first = np.cumsum(self.available) - self.available  # each text's first accepted draw, flat
+        self.positions = np.concatenate([positions for positions, _ in accepted] + [np.zeros(1, np.int64)])
+        self.values = np.concatenate([values for _, values in accepted] + [np.zeros(1, np.int64)])
+        # stream positions, made increasing across texts, to find each text's next draw with one search
+        self.keys = np.repeat(np.arange(count) * len(words), self.available) + self.positions[:-1]
+        self.span = len(words)
         # every text's words in turn, and where each text's n-grams begin in their running count
         self.ids = np.fromiter(itertools.chain.from_iterable(ids for ids, _ in plans), np.int64)
         self.lengths = np.concatenate([lengths for _, lengths in plans]) if plans else np.zeros(0, np.int64)
@@ -89,36 +101,34 @@ class _Trials:
         self.prob = np.zeros((count, languages))
         self.total = np.zeros((count, languages))
         self.weight = np.zeros(count)
-        self.next = np.zeros(count, dtype=np.int64)  # index into the text's accepted draws
+        self.next = np.zeros(count, dtype=np.int64)  # index of the text's next draw among its accepted ones
         self.step = np.zeros(count, dtype=np.int64)
-        self.at = [0] * count  # stream position where the text's next trial begins
-        self.cached: list[float | None] = [None] * count
-        self.trial = [0] * count
+        self.at = np.zeros(count, dtype=np.int64)  # stream position where the text's next trial begins
+        self.cached = np.zeros(count, dtype=bool)  # whether `random.gauss` holds a second value
+        self.cached_value = np.zeros(count)
+        self.trial = np.zeros(count, dtype=np.int64)
 
-    def start(self, texts: list[int]) -> list[int]:
-        """Begin a trial in each of `texts` with its gauss draw and first update; those with draws left."""
-        ready = []
-        for t in texts:
-            if self.cached[t] is None:
-                z, self.cached[t] = _gauss_pair(self.words, self.at[t])
-                self.at[t] += 4
-            else:
-                z, self.cached[t] = self.cached[t], None
-            detector = self.exact.detector
-            self.weight[t] = (detector.ALPHA_DEFAULT + z * detector.ALPHA_WIDTH) / detector.BASE_FREQ
-            self.next[t] = np.searchsorted(self.accepted[t][0], self.at[t])
-            if self.next[t] + 1 + detector.ITERATION_LIMIT <= len(self.accepted[t][0]):
-                ready.append(t)
-        if ready:
-            index = np.array(ready)
-            self.prob[index] = 1.0 / self.prob.shape[1]
-            self.update(index, 1)
-            self.step[index] = 0
+    def start(self, index: np.ndarray) -> np.ndarray:
+        """Begin a trial in each text of `index` with its gauss draw and first update; those with draws left."""
+        fresh = ~self.cached[index]
+        pair = self.gauss[np.minimum(self.at[index], len(self.gauss) - 1)]
+        z = np.where(fresh, pair[:, 0], self.cached_value[index])
+        self.cached[index], self.cached_value[index] = fresh, pair[:, 1]
+        self.at[index] += 4 * fresh
+        detector = self.exact.detector
+        self.weight[index] = (detector.ALPHA_DEFAULT + z * detector.ALPHA_WIDTH) / detector.BASE_FREQ
+        self.next[index] = np.searchsorted(self.keys, index * self.span + self.at[index]) - self.first[index]
+        ready = index[self.next[index] + 1 + detector.ITERATION_LIMIT <= self.available[index]]
+        if len(ready):
+            self.prob[ready] = 1.0 / self.prob.shape[1]
+            self.update(ready, 1)
+            self.step[ready] = 0
         return ready
 
     def update(self, index: np.ndarray, draws: int) -> None:
         """Multiply in the next `draws` draws of each text of `index`, one after another."""
-        picks = self.base[index][:, None] + self.values[index[:, None], self.next[index][:, None] + np.arange(draws)]
+        drawn = self.values[(self.first[index] + self.next[index])[:, None] + np.arange(draws)]
+        picks = self.base[index][:, None] + drawn
         word = np.searchsorted(self.ends, picks, side="right")
         table = self.exact.words
         rows = table.flat[table.start[self.ids[word]] + picks - (self.ends[word] - self.lengths[word])]
@@ -138,16 +148,12 @@ class _Trials:
         detector = self.exact.detector
         return (prob.max(axis=1) > detector.CONV_THRESHOLD) | (self.step[index] >= detector.ITERATION_LIMIT)
 
-    def finish(self, index: np.ndarray) -> list[int]:
+    def finish(self, index: np.ndarray) -> np.ndarray:
         """End the trial of each text of `index`; those with trials left."""
         self.total[index] += self.prob[index] / _TRIALS
-        going = []
-        for t in index.tolist():
-            self.at[t] = int(self.accepted[t][0][self.next[t] - 1]) + 1
-            self.trial[t] += 1
-            if self.trial[t] < _TRIALS:
-                going.append(t)
-        return going
+        self.at[index] = self.positions[self.first[index] + self.next[index] - 1] + 1
+        self.trial[index] += 1
+        return index[self.trial[index] < _TRIALS]
 
 
 def detect_many(exact: ExactLangDetect, texts: list[str], seed: int) -> list[tuple[str, float] | None]:
@@ -155,13 +161,13 @@ def detect_many(exact: ExactLangDetect, texts: list[str], seed: int) -> list[tup
     if not texts or not _stream_reading_holds():
         return [exact.detect(text, seed) for text in texts]
     trials = _Trials(exact, texts, seed)
-    pending = [t for t, n in enumerate(trials.ngrams) if n]
-    slow: list[int] = []
+    pending = np.flatnonzero(trials.ngrams)
+    slow = []
     running = np.zeros(0, dtype=np.int64)
-    while pending or len(running):
+    while len(pending) or len(running):
         ready = trials.start(pending)
-        slow += sorted(set(pending) - set(ready))
-        running = np.concatenate([running, np.array(ready, dtype=np.int64)])
+        slow += np.setdiff1d(pending, ready).tolist()
+        running = np.concatenate([running, ready])
         ended = trials.converged(running)
         pending = trials.finish(running[ended])
         running = running[~ended]
