@@ -17,6 +17,7 @@ removal, Vietnamese normalisation, character normalisation) calls langdetect's o
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from functools import lru_cache
@@ -96,16 +97,16 @@ class ExactLangDetect:
         at it, with a space standing before the word; none where c_k and c_(k-1) are both upper case. The
         space after the word adds the 2- and 3-gram ending in it."""
         padded = " " + word
-        grams = []
-        for k in range(1, len(padded)):
-            if k >= 2 and padded[k].isupper() and padded[k - 1].isupper():
-                continue
-            grams += (padded[k], padded[k - 1 : k + 1])
-            if k >= 2:
-                grams.append(padded[k - 2 : k + 1])
-        rows = self.rows
-        tail = [rows[g] for g in (padded[-1] + " ", padded[-2:] + " ") if g in rows] if word else []
-        return self.words.add(word, [rows[g] for g in grams if g in rows], tail)
+        ones = list(word)
+        twos = [padded[k - 1 : k + 1] for k in range(1, len(padded))]
+        threes = [""] + [padded[k - 2 : k + 1] for k in range(2, len(padded))]  # "" is no n-gram
+        grams = list(itertools.chain.from_iterable(zip(ones, twos, threes)))
+        if sum(map(str.isupper, word)) > 1:  # drop the n-grams ending at an upper-case letter after another
+            skip = {k for k in range(1, len(word)) if word[k].isupper() and word[k - 1].isupper()}
+            grams = [g for i, g in enumerate(grams) if i // 3 not in skip]
+        found = [row for row in map(self.rows.get, grams) if row is not None]
+        tail = [row for row in map(self.rows.get, (padded[-1] + " ", padded[-2:] + " ")) if row is not None]
+        return self.words.add(word, found, tail if word else [])
 
     def prepare(self, text: str) -> str:
         """langdetect's `Detector.append` and `cleaning_text`, then its character normalisation."""
