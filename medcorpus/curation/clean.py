@@ -11,7 +11,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.citation_remnants import remove_citation_remnants
-from medcorpus.curation.mojibake import fix_mojibake, may_hold_mojibake
+from medcorpus.curation.mojibake import fix_mojibake
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
@@ -82,10 +82,8 @@ class TextCleaner(BaseFilter):
 
     def repair(self, text: str) -> str:
         """Mojibake repair (ftfy, with its defaults but for normalisation) and Unicode NFC."""
-        if not may_hold_mojibake(text):
-            return text  # nothing for ftfy or NFC to change: plain ASCII holds no mojibake
         text = self._apply("ftfy", text, fix_mojibake(text))
-        return self._apply("nfc", text, unicodedata.normalize("NFC", text))
+        return text if text.isascii() else self._apply("nfc", text, unicodedata.normalize("NFC", text))
 
     def clean(self, text: str) -> str:
         """The cleaned form of one text."""

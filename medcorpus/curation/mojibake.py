@@ -107,11 +107,6 @@ def fix_line(line: str, config: ftfy.TextFixerConfig = _CONFIG) -> str:
     return ftfy.fix_text(line, config) if _is_bad(straight) else straight
 
 
-def may_hold_mojibake(text: str) -> bool:
-    """False for plain ASCII text that ftfy leaves as it is."""
-    return _MAYBE.search(text) is not None
-
-
 def fix_mojibake(text: str) -> str:
     """The same as `ftfy.fix_text(text, normalization=None)`."""
     match = _MAYBE.search(text)

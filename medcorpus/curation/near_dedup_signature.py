@@ -1,7 +1,7 @@
 """Pass 1 of near-duplicate removal: MinHash signatures, computed for batches of documents at once.
 
 The files are those datatrove's `MinhashDedupSignature` writes with our shingles, byte for byte: per band,
-`bucket_XXX/RANK.minhash.sig` holds one record (the band's hashes, the document's index) per document with
+`bucket_<band>/<rank>.minhash.sig` holds one record (the band's hashes, the document's index) per document with
 at least one shingle, sorted; per task, the `.info`, `.ids` and `.full` files that passes 3 and 4 read.
 """
 
