@@ -15,12 +15,14 @@ import shutil
 import time
 from pathlib import Path
 
+from benchutil import DEFAULT_DATA
+
 from medcorpus.config import validate
 from medcorpus.executors import run_stages
 from medcorpus.runner import plan_run, prepare_output
 from medcorpus.stats import read_counts
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = DEFAULT_DATA
 
 
 def config(out: Path, workers: int, lang_backend: str) -> dict:

@@ -89,7 +89,7 @@ def _quantizer(reader: _Reader) -> np.ndarray:
 
 
 class FastTextLID:
-    """`predict(text)`: fastText's top label (without "__label__") and its probability."""
+    """`predict_many(texts)`: fastText's top label (without "__label__") and its probability."""
 
     def __init__(self, path: str) -> None:
         with open(path, "rb") as handle:
@@ -210,10 +210,6 @@ class FastTextLID:
         best = np.argmax(scores, axis=1)
         chosen = np.exp(scores[np.arange(len(texts)), best].astype(np.float64))
         return [(self.labels[b], float(p)) for b, p in zip(best.tolist(), chosen.tolist())]
-
-    def predict(self, text: str) -> tuple[str, float]:
-        """`predict_many` of one text."""
-        return self.predict_many([text])[0]
 
 
 def _tree(counts: list[int]) -> np.ndarray:

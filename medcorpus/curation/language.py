@@ -62,7 +62,7 @@ class LanguageFilter(BaseFilter):
         found = [(UNDETERMINED, 0.0)] * len(samples)
         labelled = [i for i, sample in enumerate(samples) if self.has_letters(sample)]
         if self.backend == "fasttext":
-            predictions = lid176().predict_many([samples[i].replace("\n", " ") for i in labelled])
+            predictions = lid176().predict_many([samples[i] for i in labelled])  # line breaks split words
             for i, (label, probability) in zip(labelled, predictions):
                 found[i] = label, round(min(probability, 1.0), 4)
             return found
