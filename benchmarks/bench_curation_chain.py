@@ -22,7 +22,7 @@ from benchutil import DEFAULT_DATA, peak_rss_mb
 
 def documents(data: Path) -> list:
     from medcorpus.sources.general import GeneralReader
-    from medcorpus.sources.pubmed import PubMedReader
+    from medcorpus.sources.pubmed.reader import PubMedReader
 
     pubmed = list(PubMedReader([str(data / "pubmed" / "pubmed20n0014.xml.gz")]).run())
     cc = data / "general" / "dolma_test_data" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
@@ -31,11 +31,11 @@ def documents(data: Path) -> list:
 
 
 def chain(work: Path, backend: str) -> list[tuple[str, object]]:
-    from medcorpus.curation.clean import TextCleaner
-    from medcorpus.curation.dedup import exact_dedup_steps
-    from medcorpus.curation.language import LanguageFilter
-    from medcorpus.curation.near_dedup import NearDedupSignature, minhash_config
-    from medcorpus.curation.quality import QualityFilter
+    from medcorpus.curation.clean.cleaner import TextCleaner
+    from medcorpus.curation.dedup.exact import exact_dedup_steps
+    from medcorpus.curation.dedup.near.pipeline import NearDedupSignature, minhash_config
+    from medcorpus.curation.language.filter import LanguageFilter
+    from medcorpus.curation.quality.filter import QualityFilter
 
     signature, _find, _drop = exact_dedup_steps(str(work / "exact"), str(work / "dups"), ["pubmed", "general"])
     near = NearDedupSignature(str(work / "minhash"), str(work / "docs"), minhash_config(3, 20, 5), ["pubmed"])

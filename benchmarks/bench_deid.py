@@ -26,8 +26,8 @@ def main() -> None:
     if not (folder / "id.text").is_file():
         print(f"SKIP deid: {folder} not found")
         return
-    from medcorpus.curation.deid import Deidentifier
-    from medcorpus.curation.deid_eval import evaluate, load_gold
+    from medcorpus.curation.deid.deidentifier import Deidentifier
+    from medcorpus.curation.deid.evaluate import evaluate, load_gold
 
     started = time.perf_counter()
     step = Deidentifier()

@@ -50,7 +50,7 @@ def read_pages(paths: list[str], repeats: int, **options) -> dict:
 
 def pdf_in_process(paths: list[str], repeats: int) -> dict:
     """The same PDF extraction without the worker (no fork, no limits)."""
-    from medcorpus.sources.guidelines.pdf import extract_pdf
+    from medcorpus.sources.guidelines.pdf.extract import extract_pdf
 
     data = [Path(path).read_bytes() for path in paths]
     started, cpu = time.perf_counter(), cpu_seconds()
@@ -60,7 +60,7 @@ def pdf_in_process(paths: list[str], repeats: int) -> dict:
 
 def worker_overhead(calls: int) -> dict:
     """Seconds per call of the bounded worker around a function that does nothing."""
-    from medcorpus.sources.guidelines.pdf_worker import run_bounded
+    from medcorpus.sources.guidelines.pdf.worker import run_bounded
 
     started = time.perf_counter()
     for _ in range(calls):

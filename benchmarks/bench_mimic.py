@@ -98,7 +98,7 @@ class Drain(PipelineStep):
 
 
 def direct(path: Path, _workers: int, _work: str) -> dict:
-    from medcorpus.sources.mimic import MimicReader
+    from medcorpus.sources.mimic.reader import MimicReader
 
     started = time.perf_counter()
     documents = sum(1 for _ in MimicReader([str(path)]).run())
@@ -106,9 +106,9 @@ def direct(path: Path, _workers: int, _work: str) -> dict:
 
 
 def split(path: Path, workers: int, work: str) -> dict:
-    from medcorpus.executors import build_executors
-    from medcorpus.sources.mimic_split import MimicPartReader, MimicSplitter
-    from medcorpus.stages import Stage
+    from medcorpus.run.executors import build_executors
+    from medcorpus.run.stages import Stage
+    from medcorpus.sources.mimic.split import MimicPartReader, MimicSplitter
 
     parts = os.path.join(work, "parts")
     started = time.perf_counter()
@@ -123,9 +123,9 @@ def split(path: Path, workers: int, work: str) -> dict:
 
 
 def stage(path: Path, workers: int, work: str) -> dict:
-    from medcorpus.config import SourceConfig
-    from medcorpus.executors import run_stages
-    from medcorpus.stages import source_stage
+    from medcorpus.run.config import SourceConfig
+    from medcorpus.run.executors import run_stages
+    from medcorpus.run.stages import source_stage
 
     sources = {"mimic": SourceConfig(type="mimic", inputs=[str(path)])}
     built = source_stage(sources, os.path.join(work, "out"), "parquet", workers, None)
@@ -135,10 +135,10 @@ def stage(path: Path, workers: int, work: str) -> dict:
 
 
 def stage_direct(path: Path, _workers: int, work: str) -> dict:
-    from medcorpus.executors import run_stages
-    from medcorpus.io import make_writer
-    from medcorpus.sources.mimic import MimicReader
-    from medcorpus.stages import Stage
+    from medcorpus.io.formats import make_writer
+    from medcorpus.run.executors import run_stages
+    from medcorpus.run.stages import Stage
+    from medcorpus.sources.mimic.reader import MimicReader
 
     out = os.path.join(work, "direct")
     built = Stage("direct", out, [([MimicReader([str(path)]), make_writer(out, "parquet")], 1)])

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from benchutil import DEFAULT_DATA, in_child
 
-from medcorpus.config import NearDedupConfig
-from medcorpus.executors import run_stages
-from medcorpus.io import make_reader, make_writer
+from medcorpus.io.formats import make_reader, make_writer
+from medcorpus.run.config import NearDedupConfig
+from medcorpus.run.executors import run_stages
+from medcorpus.run.stages import curation_stage
 from medcorpus.sources import reader_class
-from medcorpus.stages import curation_stage
 
 HEADER = "Home | About us | Health topics | News | Contact | Sign in | Search this site | Accessibility options"
 FOOTER = (
@@ -191,8 +191,8 @@ def cluster_memory(folder: Path, documents: int, tasks: int = 8) -> dict:
 
     import numpy as np
 
-    from medcorpus.curation.near_dedup import INFO, docs_paths, minhash_config
-    from medcorpus.curation.near_dedup_keep import NearDedupCluster
+    from medcorpus.curation.dedup.near.clusters import NearDedupCluster
+    from medcorpus.curation.dedup.near.pipeline import INFO, docs_paths, minhash_config
 
     shutil.rmtree(folder, ignore_errors=True)
     settings = NearDedupConfig()

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from benchutil import DEFAULT_DATA
 
-from medcorpus.config import validate
-from medcorpus.executors import run_stages
-from medcorpus.runner import plan_run, prepare_output
-from medcorpus.stats import read_counts
+from medcorpus.run.config import validate
+from medcorpus.run.counts import read_counts
+from medcorpus.run.executors import run_stages
+from medcorpus.run.runner import plan_run, prepare_output
 
 DATA = DEFAULT_DATA
 

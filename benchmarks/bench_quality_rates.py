@@ -81,9 +81,9 @@ def sources(data: Path, pubmed_limit: int) -> dict[str, list[Document]]:
 
 def measure(docs: list[Document], profiles: dict | None) -> dict:
     """Documents before and after cleaning + language, and the quality filter's removals by reason."""
-    from medcorpus.curation.clean import TextCleaner
-    from medcorpus.curation.language import LanguageFilter
-    from medcorpus.curation.quality import QualityFilter
+    from medcorpus.curation.clean.cleaner import TextCleaner
+    from medcorpus.curation.language.filter import LanguageFilter
+    from medcorpus.curation.quality.filter import QualityFilter
 
     cleaned = list(LanguageFilter(seed=1234).run(TextCleaner().run(iter(docs))))
     step = QualityFilter(profiles)

@@ -22,7 +22,7 @@ from benchutil import DEFAULT_DATA, in_child
 
 
 def pubmed_reader(path: Path) -> dict:
-    from medcorpus.sources.pubmed import PubMedReader
+    from medcorpus.sources.pubmed.reader import PubMedReader
 
     started = time.perf_counter()
     documents = sum(1 for _ in PubMedReader([str(path)]).run())
@@ -30,9 +30,9 @@ def pubmed_reader(path: Path) -> dict:
 
 
 def pubmed_stage(path: Path) -> dict:
-    from medcorpus.config import SourceConfig
-    from medcorpus.executors import run_stages
-    from medcorpus.stages import source_stage
+    from medcorpus.run.config import SourceConfig
+    from medcorpus.run.executors import run_stages
+    from medcorpus.run.stages import source_stage
 
     with tempfile.TemporaryDirectory() as out:
         stage = source_stage({"pubmed": SourceConfig(type="pubmed", inputs=[str(path)])}, out, "parquet", 1, None)
@@ -42,7 +42,7 @@ def pubmed_stage(path: Path) -> dict:
 
 
 def pmc_reader(inputs: list[str], repeats: int) -> dict:
-    from medcorpus.sources.pmc import PMCReader
+    from medcorpus.sources.pmc.reader import PMCReader
 
     reader = PMCReader(inputs)
     started = time.perf_counter()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import DEFAULT_DATA  # noqa: E402
 from datatrove.data import Document  # noqa: E402
 
-from medcorpus.sources.pubmed import PubMedReader  # noqa: E402
+from medcorpus.sources.pubmed.reader import PubMedReader  # noqa: E402
 from medcorpus.tokenize import ShardReader, list_shards, load_tokenizer  # noqa: E402
 
 RAW, OURS, MEGATRON = "raw encode (1 process)", "medcorpus tokenize", "megatron-style pool"
@@ -119,7 +119,7 @@ def read_abstracts(path: Path, limit: int, repeat: int) -> list[Document]:
 
 def write_inputs(documents: list[Document], folder: Path) -> tuple[str, str]:
     """The same documents as an intermediate Parquet folder (ours) and as one JSONL file (Megatron)."""
-    from medcorpus.io import make_writer
+    from medcorpus.io.formats import make_writer
 
     writer = make_writer(str(folder / "docs"), "parquet", filename="pubmed/${rank}")
     step = -(-len(documents) // FILES)
@@ -155,7 +155,7 @@ def run_ours(docs: str, out: str, tokenizer_name: str, workers: int) -> dict:
     """`medcorpus tokenize DOCS -o OUT --workers N`, timed end to end (start-up and manifest included)."""
     from click.testing import CliRunner
 
-    from medcorpus.cli import main
+    from medcorpus.cli.main import main
 
     os.environ["MEDCORPUS_PROGRESS"] = "0"
     started, cpu_started = time.perf_counter(), cpu_seconds()

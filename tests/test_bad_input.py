@@ -6,8 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
-from medcorpus.config import validate
-from medcorpus.runner import run
+from medcorpus.run.config import validate
+from medcorpus.run.runner import run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "medcorpus" / "sample_inputs"
 

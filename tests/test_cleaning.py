@@ -12,15 +12,15 @@ import pytest
 from datatrove.data import Document
 from ftfy.badness import BADNESS_RE, is_bad
 
-from medcorpus.config import CleanConfig, ConfigError, CurationConfig, SourceConfig
-from medcorpus.curation import citation_remnants, mojibake
-from medcorpus.curation.boilerplate import BoilerplateCounter, BoilerplateFinder, BoilerplateRemover, line_key
-from medcorpus.curation.citation_remnants import remove_citation_remnants
-from medcorpus.curation.clean import TextCleaner, normalise_whitespace
-from medcorpus.curation.mojibake import fix_mojibake
-from medcorpus.curation.step_counts import read_step_counts
-from medcorpus.executors import run_stages
-from medcorpus.stages import curation_params, curation_stage, source_stage
+from medcorpus.curation.clean import citation_remnants, mojibake
+from medcorpus.curation.clean.boilerplate import BoilerplateCounter, BoilerplateFinder, BoilerplateRemover, line_key
+from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
+from medcorpus.curation.clean.cleaner import TextCleaner, normalise_whitespace
+from medcorpus.curation.clean.mojibake import fix_mojibake
+from medcorpus.run.config import CleanConfig, ConfigError, CurationConfig, SourceConfig
+from medcorpus.run.executors import run_stages
+from medcorpus.run.stages import curation_params, curation_stage, source_stage
+from medcorpus.run.step_counts import read_step_counts
 
 
 def doc(text: str, source: str = "guidelines", n: int = 0) -> Document:
@@ -96,7 +96,7 @@ def test_parenthesised_citations_removed_where_the_document_numbers_that_way():
 
 
 def test_citation_remnants_on_real_pmc_touch_no_values(shared_data):
-    from medcorpus.sources.pmc import PMCReader
+    from medcorpus.sources.pmc.reader import PMCReader
 
     changed = []
     for document in PMCReader([str(shared_data / "pmc_oa")]).run():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from medcorpus.cli import main
+from medcorpus.cli.main import main
 
 
 def invoke(*args: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medcorpus.config import ConfigError, load_config, validate
+from medcorpus.run.config import ConfigError, load_config, validate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "medcorpus" / "sample_inputs"
 

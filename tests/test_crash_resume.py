@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 import medcorpus
-from medcorpus.atomic import is_temp_name
-from medcorpus.config import load_config
-from medcorpus.run_inputs import prepare_inputs
-from medcorpus.runner import plan_run
+from medcorpus.io.atomic import is_temp_name
+from medcorpus.run.config import load_config
+from medcorpus.run.inputs_record import prepare_inputs
+from medcorpus.run.runner import plan_run
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs"
 KILLED = -signal.SIGKILL
@@ -47,7 +47,7 @@ def small_config(path: Path) -> Path:
 
 
 def command(config: Path, out: Path, resume: bool = False) -> list[str]:
-    args = [sys.executable, "-m", "medcorpus.cli", "run", str(config), "-o", str(out)]
+    args = [sys.executable, "-m", "medcorpus.cli.main", "run", str(config), "-o", str(out)]
     return args + ["--resume"] if resume else args
 
 
@@ -208,6 +208,6 @@ def test_resume_refuses_changed_inputs(tmp_path):
     assert "Traceback" not in result.stderr
     assert not (run / "stages" / "01_sources").exists()  # nothing ran
     verify = subprocess.run(
-        [sys.executable, "-m", "medcorpus.cli", "manifest", "verify", str(run)], capture_output=True, text=True
+        [sys.executable, "-m", "medcorpus.cli.main", "manifest", "verify", str(run)], capture_output=True, text=True
     )
     assert verify.returncode == 1 and f"input changed: {sample}" in verify.stderr

@@ -7,10 +7,10 @@ import json
 import pytest
 from datatrove.data import Document
 
-from medcorpus.curation.clean import TextCleaner
-from medcorpus.curation.decontam import Decontaminator, ngram_hashes
-from medcorpus.curation.language import LanguageFilter
-from medcorpus.curation.quality import QualityFilter, text_signals
+from medcorpus.curation.clean.cleaner import TextCleaner
+from medcorpus.curation.decontam.decontaminator import Decontaminator, ngram_hashes
+from medcorpus.curation.language.filter import LanguageFilter
+from medcorpus.curation.quality.filter import QualityFilter, text_signals
 
 
 def doc(text: str, source: str = "pubmed", category: str = "biomedical") -> Document:

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from datatrove.data import Document
 
-from medcorpus.cli import main
-from medcorpus.config import ConfigError, load_config
-from medcorpus.curation.benchmarks import BenchmarkError, load_items, resolve_benchmarks
-from medcorpus.curation.decontam import Decontaminator, benchmark_report, cut_passages, words_of
-from medcorpus.io import make_writer
+from medcorpus.cli.main import main
+from medcorpus.curation.decontam.benchmarks import BenchmarkError, load_items, resolve_benchmarks
+from medcorpus.curation.decontam.decontaminator import Decontaminator, benchmark_report, cut_passages, words_of
+from medcorpus.io.formats import make_writer
+from medcorpus.run.config import ConfigError, load_config
 
 FILLER = (
     "The committee reviewed staffing levels on the surgical wards during the winter months and agreed to publish "

@@ -10,10 +10,10 @@ from datatrove.data import Document
 from datatrove.utils.logging import logger
 
 import medcorpus
-from medcorpus.curation.deid import Deidentifier, normalise_placeholders, placeholder_tag
-from medcorpus.curation.deid_eval import evaluate, load_gold
-from medcorpus.curation.phi_detector import TAGS, PhiDetector
-from medcorpus.sources.mimic import MimicReader
+from medcorpus.curation.deid.deidentifier import Deidentifier, normalise_placeholders, placeholder_tag
+from medcorpus.curation.deid.detector import TAGS, PhiDetector
+from medcorpus.curation.deid.evaluate import evaluate, load_gold
+from medcorpus.sources.mimic.reader import MimicReader
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs" / "mimic"
 

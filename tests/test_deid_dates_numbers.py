@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from medcorpus.curation.phi_dates import DateDetector
-from medcorpus.curation.phi_numbers import NumberDetector
+from medcorpus.curation.deid.dates import DateDetector
+from medcorpus.curation.deid.numbers import NumberDetector
 
 DATES = DateDetector()
 NUMBERS = NumberDetector()

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from medcorpus.curation.deid_eval import GoldSpan, evaluate, load_gold, score_note
-from medcorpus.eval_cli import eval_group
+from medcorpus.cli.evaluate import eval_group
+from medcorpus.curation.deid.evaluate import GoldSpan, evaluate, load_gold, score_note
 
 NOTES = {
     (3, 1): "Pt seen by Dr. Quillan on 3/14. Wife Marta called 410-555-0187.",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from medcorpus.curation.phi_locations import LocationDetector
-from medcorpus.curation.phi_name_rules import note_case
-from medcorpus.curation.phi_places import gazetteer, hospital_shape
+from medcorpus.curation.deid.locations.detector import LocationDetector
+from medcorpus.curation.deid.locations.places import gazetteer, hospital_shape
+from medcorpus.curation.deid.names.lexicon import note_case
 
 
 @pytest.fixture(scope="module")

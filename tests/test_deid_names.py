@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from medcorpus.curation.phi_name_rules import NameLexicon, note_case
-from medcorpus.curation.phi_names import NameDetector
+from medcorpus.curation.deid.names.detector import NameDetector
+from medcorpus.curation.deid.names.lexicon import NameLexicon, note_case
 
 FILLER = " The patient rested overnight with stable vital signs and no new complaints. Lungs clear, abdomen soft."
 

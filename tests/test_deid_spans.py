@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from datatrove.data import Document
 
-from medcorpus.curation.deid import Deidentifier, placeholder_spans
-from medcorpus.curation.phi_medical import EPONYMS
+from medcorpus.curation.deid.deidentifier import Deidentifier, placeholder_spans
+from medcorpus.curation.deid.medical_words import EPONYMS
 
 
 @pytest.fixture(scope="module")

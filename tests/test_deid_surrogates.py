@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from datatrove.data import Document
 
-from medcorpus.cli import main
-from medcorpus.config import ConfigError, CurationConfig
-from medcorpus.curation.deid import Deidentifier
-from medcorpus.curation.phi_surrogates import Surrogates
-from medcorpus.io import make_reader, make_writer
+from medcorpus.cli.main import main
+from medcorpus.curation.deid.deidentifier import Deidentifier
+from medcorpus.curation.deid.surrogates import Surrogates
+from medcorpus.io.formats import make_reader, make_writer
+from medcorpus.run.config import ConfigError, CurationConfig
 
 NOTE = (
     "Seen by Dr. Harlan Okafor today. Daughter Priya Lindqvist called 617-555-0142 on 3/14/2142.\n"

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from medcorpus.cli import main
-from medcorpus.demo import run_demo
+from medcorpus.cli.main import main
+from medcorpus.run.demo import run_demo
 from medcorpus.tokenize.shards import ShardReader, list_shards
 from medcorpus.train import PackedWindows
 

@@ -15,9 +15,9 @@ from datatrove.data import Document
 from fsspec.implementations.local import LocalFileOpener
 
 import medcorpus
-from medcorpus.atomic import atomic_open, atomic_write_text, describe_os_error, is_temp_name, remove_stale_temps
-from medcorpus.atomic_writers import IncompleteWriteError
-from medcorpus.io import make_reader, make_writer
+from medcorpus.io.atomic import atomic_open, atomic_write_text, describe_os_error, is_temp_name, remove_stale_temps
+from medcorpus.io.formats import make_reader, make_writer
+from medcorpus.io.writers import IncompleteWriteError
 
 GENERAL = Path(medcorpus.__file__).parent / "sample_inputs" / "general"
 
@@ -31,7 +31,7 @@ def write(self, data):
         raise OSError(errno.ENOSPC, "No space left on device")
     return original(self, data)
 LocalFileOpener.write = write
-from medcorpus.cli import main
+from medcorpus.cli.main import main
 main(sys.argv[1:])
 """
 
@@ -115,7 +115,7 @@ def test_remove_stale_temps(tmp_path):
 
 
 def cli(args: list[str], preexec=None, script: str | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "medcorpus.cli", *args]
+    command = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "medcorpus.cli.main", *args]
     env = os.environ | {"CI": "1"}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=preexec, env=env)
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from http_fixture import Fault, serve
 
 from medcorpus import __version__
-from medcorpus.download_cli import pmc_download, pubmed_download
-from medcorpus.sources.download import LEDGER_NAME, MirrorError, mirror, parse_listing, parse_md5, select
-from medcorpus.sources.ncbi import PMC_OA_BULK_ROOT, PUBMED_ROOT, pmc_sources, pubmed_sources
+from medcorpus.cli.download import pmc_download, pubmed_download
+from medcorpus.sources.download.mirror import LEDGER_NAME, MirrorError, mirror, parse_listing, parse_md5, select
+from medcorpus.sources.download.ncbi import PMC_OA_BULK_ROOT, PUBMED_ROOT, pmc_sources, pubmed_sources
 
 PUBMED = ["pubmed25n0001.xml.gz", "pubmed25n0002.xml.gz", "pubmed25n0003.xml.gz"]
 

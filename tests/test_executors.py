@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from medcorpus.config import validate
-from medcorpus.executors import build_executors
-from medcorpus.runner import plan_run, run
+from medcorpus.run.config import validate
+from medcorpus.run.executors import build_executors
+from medcorpus.run.runner import plan_run, run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "medcorpus" / "sample_inputs"
 

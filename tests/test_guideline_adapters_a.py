@@ -18,7 +18,7 @@ from snapshot_server import BASE, SNAPSHOTS, expected_documents, recorded, route
 
 from medcorpus.sources.guidelines.adapters import ADAPTERS, Listing, adapter_class
 from medcorpus.sources.guidelines.html import extract_html
-from medcorpus.sources.guidelines.pdf import extract_pdf
+from medcorpus.sources.guidelines.pdf.extract import extract_pdf
 
 SITES = ["aafp", "cco", "cdc", "cma", "cps", "drugs_com", "guideline_central", "icrc"]
 MAX_SNAPSHOT_BYTES = 60_000

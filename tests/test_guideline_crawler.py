@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from http_fixture import running
 
+from medcorpus.cli.crawl import guidelines_crawl
 from medcorpus.sources.guidelines.adapters.base import Listing, SiteAdapter, page_links
 from medcorpus.sources.guidelines.crawl import (
     DEFAULT_USER_AGENT,
@@ -25,7 +26,6 @@ from medcorpus.sources.guidelines.crawl import (
     read_crawl_info,
 )
 from medcorpus.sources.guidelines.crawl import crawler as crawler_module
-from medcorpus.sources.guidelines.crawl_cli import guidelines_crawl
 
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 

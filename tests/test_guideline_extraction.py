@@ -14,7 +14,7 @@ from helpers import read_all
 from medcorpus.sample_inputs.guidelines.make_pdf import write_sample_pdf
 from medcorpus.sources.guidelines import GuidelineReader, pdf_worker
 from medcorpus.sources.guidelines.adapters.base import DEFAULT_REMOVED_SECTIONS
-from medcorpus.sources.guidelines.pdf import PdfError, extract_pdf
+from medcorpus.sources.guidelines.pdf.extract import PdfError, extract_pdf
 from medcorpus.sources.guidelines.sections import heading_like, heading_name, remove_sections
 
 NGC = Path("guidelines/html/ngc_guideline_gov_2018/syntheses")

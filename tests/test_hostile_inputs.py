@@ -32,7 +32,7 @@ def refuse(event, args):
         events.append(event)
         raise PermissionError("network access refused in this test")
 sys.addaudithook(refuse)
-from medcorpus.inputs import expand_inputs
+from medcorpus.paths import expand_inputs
 from medcorpus.sources import reader_class
 name, folder, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 cls = reader_class(name)
@@ -151,7 +151,7 @@ def test_every_reader_survives_the_hostile_corpus(corpus, name):
 def test_tar_links_and_climbing_members_are_rejected_one_by_one(corpus):
     from helpers import read_all
 
-    from medcorpus.sources.pmc import PMCReader
+    from medcorpus.sources.pmc.reader import PMCReader
 
     root, _ = corpus
     docs, rejects = read_all(PMCReader([str(root / "in" / "evil_pmc.tar.gz")]))
@@ -182,7 +182,7 @@ def test_a_run_over_the_hostile_corpus_counts_every_bad_file(corpus):
     path.write_text(yaml.safe_dump(config))
     try:
         done = subprocess.run(
-            [PYTHON, "-m", "medcorpus.cli", "run", str(path)],
+            [PYTHON, "-m", "medcorpus.cli.main", "run", str(path)],
             cwd=root / "cwd",
             capture_output=True,
             text=True,
@@ -254,9 +254,9 @@ def test_byte_ranges_cut_anywhere_in_a_line(tmp_path):
 def test_one_big_csv_and_one_big_jsonl_are_shared_by_four_tasks(tmp_path):
     from hostile import PARAGRAPH, _csv, _note
 
-    from medcorpus.config import SourceConfig
-    from medcorpus.executors import run_stages
-    from medcorpus.stages import source_stage
+    from medcorpus.run.config import SourceConfig
+    from medcorpus.run.executors import run_stages
+    from medcorpus.run.stages import source_stage
 
     notes = tmp_path / "NOTEEVENTS.csv"
     notes.write_bytes(_csv([_note(i, f"Note {i}. {PARAGRAPH}") for i in range(1, 401)]))

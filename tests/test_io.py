@@ -7,7 +7,7 @@ import math
 import pytest
 from datatrove.data import Document
 
-from medcorpus.io import make_reader, make_writer
+from medcorpus.io.formats import make_reader, make_writer
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])

@@ -9,10 +9,10 @@ from datatrove.data import Document
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
-from medcorpus.curation import langdetect_batch
-from medcorpus.curation.fasttext_lid import lid176
-from medcorpus.curation.langdetect_exact import exact_langdetect
-from medcorpus.curation.language import BACKENDS, LanguageFilter
+from medcorpus.curation.language import langdetect_batch
+from medcorpus.curation.language.fasttext_lid import lid176
+from medcorpus.curation.language.filter import BACKENDS, LanguageFilter
+from medcorpus.curation.language.langdetect_exact import exact_langdetect
 
 EDGE_CASES = [
     "ABC DEF ghi JKL mno",  # runs of capitals take no n-grams
@@ -60,7 +60,7 @@ def test_same_answer_as_langdetect_on_random_character_soup():
 @pytest.mark.slow
 def test_same_answer_as_langdetect_on_real_documents(shared_data):
     from medcorpus.sources.general import GeneralReader
-    from medcorpus.sources.pubmed import PubMedReader
+    from medcorpus.sources.pubmed.reader import PubMedReader
 
     pubmed = shared_data / "pubmed" / "pubmed20n0014.xml.gz"
     web = shared_data / "general" / "dolma_test_data" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
@@ -116,7 +116,7 @@ def test_fasttext_port_matches_fasttext_on_edge_cases():
 
 
 def test_fasttext_port_keeps_answers_when_its_token_cache_restarts(monkeypatch):
-    import medcorpus.curation.fasttext_lid as module
+    import medcorpus.curation.language.fasttext_lid as module
 
     monkeypatch.setattr(module, "_CACHE_LIMIT", 10)
     model = module.FastTextLID(str(_model_path()))
@@ -134,7 +134,7 @@ def _model_path():
 @pytest.mark.slow
 def test_fasttext_port_matches_fasttext_on_real_documents(shared_data):
     from medcorpus.sources.general import GeneralReader
-    from medcorpus.sources.pubmed import PubMedReader
+    from medcorpus.sources.pubmed.reader import PubMedReader
 
     pubmed = shared_data / "pubmed" / "pubmed20n0014.xml.gz"
     web = shared_data / "general" / "dolma_test_data" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"

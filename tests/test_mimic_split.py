@@ -15,12 +15,12 @@ import pytest
 from helpers import read_all
 
 import medcorpus
-from medcorpus.config import SourceConfig
-from medcorpus.executors import run_stages
-from medcorpus.sources.mimic import MIMIC3_COLUMNS, MimicReader
-from medcorpus.sources.mimic_split import MimicPartReader, MimicSplitter, csv_inputs, list_parts
-from medcorpus.stages import source_stage
-from medcorpus.stats import read_exclusions
+from medcorpus.run.config import SourceConfig
+from medcorpus.run.counts import read_exclusions
+from medcorpus.run.executors import run_stages
+from medcorpus.run.stages import source_stage
+from medcorpus.sources.mimic.reader import MIMIC3_COLUMNS, MimicReader
+from medcorpus.sources.mimic.split import MimicPartReader, MimicSplitter, csv_inputs, list_parts
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs" / "mimic"
 HEADER = ",".join(f'"{c.upper()}"' for c in MIMIC3_COLUMNS)

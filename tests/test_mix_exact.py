@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from medcorpus.cli import main
+from medcorpus.cli.main import main
 from medcorpus.mixers import InfeasibleMix, SourceStock, TokenMixer, plan_mix
 from medcorpus.mixers.plan import first_fit, select_documents
 from medcorpus.mixers.stocks import load_stocks

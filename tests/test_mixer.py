@@ -12,11 +12,11 @@ import yaml
 from click.testing import CliRunner
 
 import medcorpus
-from medcorpus.cli import main
-from medcorpus.config import ConfigError
+from medcorpus.cli.main import main
 from medcorpus.mixers import InfeasibleMix, SourceStock, TokenMixer, plan_mix
 from medcorpus.mixers.plan import select_documents
 from medcorpus.mixers.token_mixer import RestrictedInPublicMix
+from medcorpus.run.config import ConfigError
 from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs"

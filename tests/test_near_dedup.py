@@ -8,12 +8,12 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from medcorpus.cli import main
-from medcorpus.config import STEP_ORDER, ConfigError, NearDedupConfig, validate
+from medcorpus.cli.main import main
 from medcorpus.documents import make_document
-from medcorpus.executors import run_stages
-from medcorpus.io import make_reader, make_writer
-from medcorpus.stages import curation_stage
+from medcorpus.io.formats import make_reader, make_writer
+from medcorpus.run.config import STEP_ORDER, ConfigError, NearDedupConfig, validate
+from medcorpus.run.executors import run_stages
+from medcorpus.run.stages import curation_stage
 
 WORDS = (
     "patient clinic dose trial cohort renal hepatic cardiac lesion biopsy infusion therapy outcome survival "
@@ -171,7 +171,7 @@ def test_real_web_documents_with_injected_copies(tmp_path, shared_data):
 
 
 def test_word_shingles_hash_each_ngram_by_its_words_in_order():
-    from medcorpus.curation.near_dedup import word_shingles
+    from medcorpus.curation.dedup.near.pipeline import word_shingles
 
     first = word_shingles("the patient was febrile overnight".split(), 3)
     second = word_shingles("yesterday the patient was febrile".split(), 3)
@@ -190,7 +190,7 @@ def test_simple_words_match_datatrove_simplify_text():
 
     from datatrove.utils.text import TextNormConfig, simplify_text
 
-    from medcorpus.curation.near_dedup_shingles import simple_words
+    from medcorpus.curation.dedup.near.shingles import simple_words
 
     texts = [
         "",
@@ -220,9 +220,9 @@ def test_batched_signatures_equal_per_document_signatures():
     from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
     from datatrove.utils.hashing import HashConfig
 
-    import medcorpus.curation.near_dedup_shingles as shingles_module
-    from medcorpus.curation.near_dedup import word_shingles
-    from medcorpus.curation.near_dedup_shingles import SpaceWords, batch_shingles, min_hashes
+    import medcorpus.curation.dedup.near.shingles as shingles_module
+    from medcorpus.curation.dedup.near.pipeline import word_shingles
+    from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes
 
     texts = [prose(seed, sentences=seed % 7) for seed in range(40)] + ["two words", "", "x " * 3000]
     words = [text.lower().replace(".", " ").split() for text in texts]
@@ -250,7 +250,7 @@ def test_band_files_sorted_as_datatrove_sorts_them():
     """Ties on the first hash (copies) are ordered by the other fields, as a full structured sort orders them."""
     import numpy as np
 
-    from medcorpus.curation.near_dedup_signature import sorted_order
+    from medcorpus.curation.dedup.near.signature import sorted_order
 
     rng = np.random.default_rng(0)
     dtype = np.dtype([("field1", "<u8"), ("field2", "<u8"), ("field3", "<u4")])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from medcorpus.sources.pmc_citations import CITE, DROP, clean_text, mark_citations, mark_formulas, mathml_text
-from medcorpus.sources.xmlsafe import flatten_text, parse_bytes
+from medcorpus.sources.pmc.citations import CITE, DROP, clean_text, mark_citations, mark_formulas, mathml_text
+from medcorpus.sources.xml.safe import flatten_text, parse_bytes
 
 MML = 'xmlns:mml="http://www.w3.org/1998/Math/MathML"'
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import read_all
 
-from medcorpus.sources.pmc import PMCReader
-from medcorpus.sources.xmlsafe import parse_bytes
+from medcorpus.sources.pmc.reader import PMCReader
+from medcorpus.sources.xml.safe import parse_bytes
 
 
 def test_real_oa_articles_match_manifest(shared_data):
@@ -90,7 +90,7 @@ def test_real_articles_have_no_leftovers(real_articles):
 
 
 def first_sentence(element) -> str:
-    from medcorpus.sources.xmlsafe import flatten_text
+    from medcorpus.sources.xml.safe import flatten_text
 
     text = flatten_text(element)
     return next((part for part in re.split(r"(?<=\.) ", text) if len(part) > 30), text)[:80]

@@ -12,14 +12,14 @@ from helpers import read_all
 from test_sources_pubmed import LONG, citation, write_set
 
 import medcorpus
-from medcorpus.config import SourceConfig
-from medcorpus.executors import run_stages
-from medcorpus.inputs import InputError
-from medcorpus.sources import xmlrecords
-from medcorpus.sources.pubmed import PubMedReader
-from medcorpus.sources.xmlrecords import RecordError, iter_records
-from medcorpus.stages import source_stage
-from medcorpus.stats import read_exclusions
+from medcorpus.paths import InputError
+from medcorpus.run.config import SourceConfig
+from medcorpus.run.counts import read_exclusions
+from medcorpus.run.executors import run_stages
+from medcorpus.run.stages import source_stage
+from medcorpus.sources.pubmed.reader import PubMedReader
+from medcorpus.sources.xml import records as xmlrecords
+from medcorpus.sources.xml.records import RecordError, iter_records
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs"
 TAGS = ("PubmedArticle", "DeleteCitation")

@@ -11,9 +11,9 @@ import pytest
 from datatrove.data import Document
 from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_duplicates
 
-from medcorpus.config import CurationConfig
-from medcorpus.curation import quality_counts
-from medcorpus.curation.quality import (
+from medcorpus.curation.quality import counts as quality_counts
+from medcorpus.curation.quality.counts import BULLETS, ELLIPSES, NON_ALPHA_WORD, SPACES, STOP_WORD, TERMINALS
+from medcorpus.curation.quality.filter import (
     DEFAULT_PROFILE,
     QualityFilter,
     _parts,
@@ -21,10 +21,10 @@ from medcorpus.curation.quality import (
     merge_profiles,
     text_signals,
 )
-from medcorpus.curation.quality_counts import BULLETS, ELLIPSES, NON_ALPHA_WORD, SPACES, STOP_WORD, TERMINALS
-from medcorpus.curation.quality_ngrams import DUP_NGRAMS, DUP_STOP, TOP_NGRAMS, _group
+from medcorpus.curation.quality.ngrams import DUP_NGRAMS, DUP_STOP, TOP_NGRAMS, _group
+from medcorpus.run.config import CurationConfig
+from medcorpus.run.stages import curation_filter, curation_params
 from medcorpus.sources.general import GeneralReader
-from medcorpus.stages import curation_filter, curation_params
 
 SENTENCE = "The committee reviewed the evidence on {} and agreed that the benefit of treatment was clear."
 TOPICS = "statins aspirin exercise diet smoking alcohol sleep weight vaccines screening".split()
@@ -136,7 +136,7 @@ def test_real_clinical_text_mostly_kept(shared_data):
 def test_real_samples_removal_rates(shared_data):
     from medcorpus.sources.general import GeneralReader
     from medcorpus.sources.guidelines import GuidelineReader
-    from medcorpus.sources.pubmed import PubMedReader
+    from medcorpus.sources.pubmed.reader import PubMedReader
 
     pages = list(GuidelineReader([str(shared_data / "guidelines/html")], site="ngc").run())
     assert _removal_rate(pages)[0] == 0

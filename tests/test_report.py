@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from medcorpus.cli import main
-from medcorpus.report import build_report, write_report
+from medcorpus.cli.main import main
+from medcorpus.report.html import build_report, write_report
 
 SECTIONS = ("sources", "funnel", "mix", "lengths", "deid", "decontam", "throughput")
 
@@ -58,9 +58,9 @@ def by_key(rows: list[list[str]]) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
-    from medcorpus.config import validate
-    from medcorpus.demo import demo_config
-    from medcorpus.runner import run
+    from medcorpus.run.config import validate
+    from medcorpus.run.demo import demo_config
+    from medcorpus.run.runner import run
 
     out = tmp_path_factory.mktemp("report_demo")
     config = validate(demo_config(out, 2))

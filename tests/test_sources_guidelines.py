@@ -14,7 +14,7 @@ from medcorpus.documents import url_hash
 from medcorpus.sample_inputs.guidelines.make_pdf import FOOTER, HEADER, SECTIONS, write_sample_pdf
 from medcorpus.sources import reader_class
 from medcorpus.sources.guidelines import GuidelineReader
-from medcorpus.sources.guidelines.pdf import join_lines
+from medcorpus.sources.guidelines.pdf.extract import join_lines
 
 SAMPLE_HTML = Path(medcorpus.__file__).parent / "sample_inputs" / "guidelines" / "sample_guideline.html"
 NGC = Path("guidelines/html/ngc_guideline_gov_2018/syntheses")

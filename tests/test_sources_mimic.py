@@ -17,7 +17,7 @@ from helpers import read_all
 
 import medcorpus
 from medcorpus.sources import reader_class
-from medcorpus.sources.mimic import MIMIC3_COLUMNS, MIMIC4_COLUMNS, MimicReader, SeenTexts, text_key
+from medcorpus.sources.mimic.reader import MIMIC3_COLUMNS, MIMIC4_COLUMNS, MimicReader, SeenTexts, text_key
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs" / "mimic"
 HEADER3 = ",".join(f'"{c.upper()}"' for c in MIMIC3_COLUMNS)

@@ -14,9 +14,9 @@ from helpers import read_all
 
 import medcorpus
 from medcorpus.sources import reader_class
-from medcorpus.sources.pmc import PMCReader, normalize_license
-from medcorpus.sources.pmc_license import license_allowed, license_family
-from medcorpus.sources.pubmed import PubMedReader
+from medcorpus.sources.pmc.license import license_allowed, license_family
+from medcorpus.sources.pmc.reader import PMCReader, normalize_license
+from medcorpus.sources.pubmed.reader import PubMedReader
 
 SAMPLES = Path(medcorpus.__file__).parent / "sample_inputs"
 PMC_SAMPLES = SAMPLES / "pmc"

@@ -13,8 +13,8 @@ from lxml import etree
 
 import medcorpus
 from medcorpus.sources import reader_class
-from medcorpus.sources.pubmed import PubMedReader
-from medcorpus.sources.xmlsafe import flatten_text
+from medcorpus.sources.pubmed.reader import PubMedReader
+from medcorpus.sources.xml.safe import flatten_text
 
 SAMPLE = Path(medcorpus.__file__).parent / "sample_inputs" / "pubmed" / "sample_pubmed.xml"
 HEADER = (

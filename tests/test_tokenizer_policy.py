@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from datatrove.data import Document
 from tokenizers import decoders, models, pre_tokenizers, processors, trainers
 
-from medcorpus.config import TokenizerConfig
+from medcorpus.run.config import TokenizerConfig
 from medcorpus.tokenize import ShardReader, ShardTokenizer, list_shards, load_tokenizer
 from medcorpus.tokenize.tokenizer import resolve_named
 
@@ -152,7 +152,7 @@ def test_step_accepts_a_ready_tokenizer(tmp_path, bpe_file):
 
 
 def test_cli_eod_options_reach_shards_and_manifest(tmp_path, sp_reference):
-    from medcorpus.cli import main
+    from medcorpus.cli.main import main
 
     folder = tmp_path / "docs"
     folder.mkdir()

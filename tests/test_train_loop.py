@@ -50,7 +50,7 @@ def test_latest_checkpoint_ignores_partial_and_prunes(tmp_path):
 
 
 def test_cli_rejects_bad_arguments(capsys):
-    from medcorpus.train.cli import main
+    from medcorpus.cli.train import main
 
     with pytest.raises(SystemExit):
         main(["--shards", "x", "--tiny-llama", "--out", "o", "--micro-batch", "0"])

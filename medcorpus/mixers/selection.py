@@ -57,7 +57,7 @@ def write_selection(
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from medcorpus.manifest import sha256_file
+    from medcorpus.run.manifest import sha256_file
 
     tables = []
     for g, group in enumerate(groups):

@@ -20,11 +20,11 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from medcorpus.config import ConfigError
+from medcorpus.mixers.mix_report import build_report
 from medcorpus.mixers.plan import MixPlan, SourceStock, plan_mix, select_documents, source_rng
-from medcorpus.mixers.report import build_report
 from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
 from medcorpus.mixers.stocks import load_stocks
+from medcorpus.run.config import ConfigError
 from medcorpus.tokenize.shards import ShardWriter
 
 REPORT = "mix_report.json"

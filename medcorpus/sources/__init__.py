@@ -8,10 +8,10 @@ from medcorpus.sources.base import SourceReader
 
 # name -> "module:Class"; imported lazily so one source's heavy dependency never slows another.
 READERS = {
-    "pubmed": "medcorpus.sources.pubmed:PubMedReader",
-    "pmc": "medcorpus.sources.pmc:PMCReader",
+    "pubmed": "medcorpus.sources.pubmed.reader:PubMedReader",
+    "pmc": "medcorpus.sources.pmc.reader:PMCReader",
     "guidelines": "medcorpus.sources.guidelines:GuidelineReader",
-    "mimic": "medcorpus.sources.mimic:MimicReader",
+    "mimic": "medcorpus.sources.mimic.reader:MimicReader",
     "general": "medcorpus.sources.general:GeneralReader",
 }
 

@@ -16,8 +16,8 @@ from datatrove.utils.logging import logger
 from tqdm import tqdm
 
 from medcorpus.documents import url_hash
-from medcorpus.inputs import expand_inputs
-from medcorpus.io import show_progress
+from medcorpus.io.formats import show_progress
+from medcorpus.paths import expand_inputs
 
 # Errors that make the rest of a file unreadable; anything else is a bug and propagates.
 FILE_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, SyntaxError)

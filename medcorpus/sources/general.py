@@ -26,7 +26,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from zstandard import ZstdError
 
 from medcorpus.documents import make_document, url_hash
-from medcorpus.inputs import open_input
+from medcorpus.paths import open_input
 from medcorpus.sources.base import SourceReader
 
 DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)

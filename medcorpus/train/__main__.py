@@ -1,5 +1,5 @@
 """`python -m medcorpus.train ...` (for `torchrun -m medcorpus.train`)."""
 
-from medcorpus.train.cli import main
+from medcorpus.cli.train import main
 
 main()

@@ -9,15 +9,15 @@ from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.documents import make_document, url_hash
-from medcorpus.inputs import open_input
+from medcorpus.paths import open_input
 from medcorpus.sources.base import SourceReader
 from medcorpus.sources.guidelines.adapters.base import DEFAULT_REMOVED_SECTIONS
 from medcorpus.sources.guidelines.crawl.store import INDEX_NAME, RawStore, StoreError, read_crawl_info
 from medcorpus.sources.guidelines.html import extract_html
-from medcorpus.sources.guidelines.pdf import TABLE_MODES, PdfError
-from medcorpus.sources.guidelines.pdf_worker import extract_pdf_bounded
+from medcorpus.sources.guidelines.pdf.extract import TABLE_MODES, PdfError
+from medcorpus.sources.guidelines.pdf.worker import extract_pdf_bounded
 from medcorpus.sources.guidelines.sections import remove_sections
-from medcorpus.sources.pmc_license import license_allowed, option_names
+from medcorpus.sources.pmc.license import license_allowed, option_names
 
 PUBLISHER_KEYS = ("publisher", "audience", "redistributable")
 

@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from medcorpus.sources.guidelines.adapters.base import Listing, SiteAdapter, same_site
-from medcorpus.sources.xmlsafe import parse_bytes
+from medcorpus.sources.xml.safe import parse_bytes
 
 _GUIDELINE = re.compile(r"/guideline/\d+/?$")
 _PUBLISHER_HOSTS = ("www.guidelinecentral.com", "guidelinecentral.com")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from datatrove.utils.logging import logger
 
-from medcorpus.sources.remote_files import write_atomic
+from medcorpus.sources.download.remote_files import write_atomic
 
 INDEX_NAME = "index.jsonl"
 BODIES_NAME = "bodies"

@@ -1,0 +1,1 @@
+"""Text cleaning: encoding repair, citation remnants, normalisation (cleaner.py) and boilerplate lines."""

@@ -1,0 +1,155 @@
+"""Pass 1 of near-duplicate removal: MinHash signatures, computed for batches of documents at once.
+
+The files are those datatrove's `MinhashDedupSignature` writes with our shingles, byte for byte: per band,
+`bucket_<band>/<rank>.minhash.sig` holds one record (the band's hashes, the document's index) per document with
+at least one shingle, sorted; per task, the `.info`, `.ids` and `.full` files that passes 3 and 4 read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+from datatrove.utils.typeshelper import StatHints
+
+from medcorpus.curation.dedup.exact import SourcePriority
+from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes, simple_words, word_shingles
+from medcorpus.io.atomic import atomic_open
+
+INFO = struct.Struct("<IQQI")  # source priority, text length, offset and size of the id in the .ids file
+_BATCH_DOCS = 2048
+_BATCH_CHARS = 4_000_000
+
+
+def docs_paths(folder: str | Path, rank: int) -> tuple[Path, Path, Path]:
+    """The per-task files of pass 1: fixed-size records, ids, full signatures."""
+    base = Path(folder) / f"{rank:05d}"
+    return base.with_suffix(".info"), base.with_suffix(".ids"), base.with_suffix(".full")
+
+
+def batches(data: Iterable[Document]) -> Iterator[list[Document]]:
+    """Consecutive documents, a few thousand or a few million characters at a time."""
+    batch: list[Document] = []
+    chars = 0
+    for doc in data:
+        batch.append(doc)
+        chars += len(doc.text)
+        if len(batch) >= _BATCH_DOCS or chars >= _BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def sorted_order(records: np.ndarray) -> np.ndarray:
+    """The order that sorts distinct structured `records` by all their fields, first field first."""
+    names = records.dtype.names
+    order = np.argsort(records[names[0]], kind="stable")
+    first = records[names[0]][order]
+    same = first[1:] == first[:-1]
+    tied = np.zeros(len(order), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    if tied.any():  # the rows that share a first field: ordered among themselves by all fields
+        rows = order[tied]
+        order[tied] = rows[np.lexsort([records[name][rows] for name in reversed(names)])]
+    return order
+
+
+class BandFiles:
+    """One task's per-band signature files: appended to batch by batch, then each sorted as datatrove does."""
+
+    def __init__(self, step: MinhashDedupSignature, rank: int):
+        config = step.config
+        self.folder = step.output_folder
+        self.rows = config.hashes_per_bucket
+        fields = [(f"field{i + 1}", f"<{config.hash_config.struct_format}") for i in range(self.rows + 1)]
+        fields[-1] = (fields[-1][0], "<I")  # the document's index in the task's stream
+        self.dtype = np.dtype(fields)
+        self.paths = [f"bucket_{band:03d}/{rank:05d}.minhash.sig" for band in range(config.num_buckets)]
+        self.files = [self.folder.open(path, mode="wb") for path in self.paths]
+        self.records = 0
+
+    def append(self, signatures: np.ndarray, index: np.ndarray) -> None:
+        """One record per row of `signatures` (document `index`) in every band file."""
+        block = np.empty(len(index), dtype=self.dtype)
+        names = self.dtype.names
+        block[names[-1]] = index
+        for band, file in enumerate(self.files):
+            for i in range(self.rows):
+                block[names[i]] = signatures[:, band * self.rows + i]
+            file.write(block.tobytes())
+        self.records += len(index)
+
+    def finish(self) -> None:
+        """Closes, sorts each file by all fields (as datatrove's bucket pass expects) and checks what was written."""
+        for file in self.files:
+            file.close()
+        for path in self.paths:
+            with self.folder.open(path, mode="rb") as handle:
+                data = handle.read()
+            if len(data) != self.records * self.dtype.itemsize:
+                raise ValueError(f"corrupted MinHash signature file {path}: {len(data)} bytes")
+            records = np.frombuffer(data, dtype=self.dtype)
+            ordered = records[sorted_order(records)].tobytes()
+            with self.folder.open(path, mode="wb") as handle:
+                handle.write(ordered)
+            with self.folder.open(path, mode="rb") as handle:
+                if hashlib.blake2b(handle.read()).digest() != hashlib.blake2b(ordered).digest():
+                    raise ValueError(f"corrupted MinHash signature file {path} after sorting")
+
+
+class NearDedupSignature(MinhashDedupSignature):
+    """datatrove's MinHash signature step that also records what the keep rule and verification need.
+
+    (datatrove's `skip_existing_sigs` is not supported: every run writes its files anew.)
+    """
+
+    name = "🎯 near-dup signatures"
+
+    def __init__(self, signatures_dir: str, docs_dir: str, config: MinhashConfig, priority: list[str]):
+        super().__init__(signatures_dir, config=config, language=SpaceWords())
+        self.docs_dir = docs_dir
+        self.priority = SourcePriority(priority)
+
+    def get_shingles(self, text: str) -> np.ndarray:
+        """datatrove's text simplification, whitespace words, hashed word n-grams (shape (count, 1))."""
+        words = simple_words(text, self.config.norm_config)
+        return word_shingles([word.decode("utf-8") for word in words], self.config.n_grams)
+
+    def signatures(self, docs: list[Document]) -> tuple[np.ndarray, np.ndarray]:
+        """Each document's full signature (a row; all ones without shingles) and its number of shingles."""
+        words = [simple_words(doc.text, self.config.norm_config) for doc in docs]
+        shingles, counts = batch_shingles(words, self.config.n_grams)
+        hash_config = self.config.hash_config
+        rows = min_hashes(shingles, counts, *self.parameters, hash_config.max).astype(hash_config.np_dtype)
+        rows[counts == 0] = hash_config.max
+        return rows, counts
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
+        info_path, ids_path, full_path = docs_paths(self.docs_dir, rank)
+        info_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.track_time():
+            bands = BandFiles(self, rank)
+            done = offset = 0
+            with atomic_open(info_path) as info, atomic_open(ids_path) as ids, atomic_open(full_path) as full:
+                for docs in batches(data):
+                    keys = [str(doc.id).encode("utf-8") for doc in docs]
+                    records = []
+                    for doc, key in zip(docs, keys):
+                        self.stat_update(StatHints.total)
+                        records.append(INFO.pack(self.priority(doc), len(doc.text), offset, len(key)))
+                        offset += len(key)
+                    info.write(b"".join(records))
+                    ids.write(b"".join(keys))
+                    rows, counts = self.signatures(docs)
+                    full.write(rows.tobytes())
+                    present = np.flatnonzero(counts)
+                    bands.append(rows[present], present + done)
+                    done += len(docs)
+            bands.finish()

@@ -1,0 +1,1 @@
+"""Language identification: the filter step and its backends (exact langdetect in batches, fastText lid.176)."""

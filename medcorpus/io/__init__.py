@@ -1,0 +1,1 @@
+"""File handling: crash-safe writes (atomic.py), atomic datatrove writers and the intermediate formats."""

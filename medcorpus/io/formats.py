@@ -1,0 +1,116 @@
+"""Intermediate data between stages: Parquet (zstd) by default, JSONL.gz on request.
+
+Metadata is stored as one JSON string column so documents from different sources, with
+different metadata keys, share one schema and nothing is dropped by schema inference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import orjson
+from datatrove.data import Document
+from datatrove.pipeline.readers import JsonlReader, ParquetReader
+from datatrove.pipeline.readers.base import BaseDiskReader
+from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from medcorpus.io.writers import AtomicJsonlWriter, AtomicParquetWriter
+
+FORMATS = ("parquet", "jsonl")
+SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl.gz"}
+
+
+def show_progress() -> bool:
+    """Progress bars only on an interactive terminal, never in CI logs."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _parquet_schema():
+    import pyarrow as pa
+
+    return pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string())])
+
+
+class _Rows:
+    """Turns a Document into the row written to disk; `reason` fills in a missing exclusion reason."""
+
+    def __init__(self, as_json: bool, reason: str | None = None):
+        self.as_json = as_json
+        self.reason = reason
+
+    def __call__(self, writer: DiskWriter, document: Document) -> dict:
+        metadata = document.metadata
+        if self.reason and "filter_reason" not in metadata:
+            metadata = metadata | {"filter_reason": self.reason}
+        if self.as_json:
+            metadata = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str)
+        return {"id": document.id, "text": document.text, "metadata": metadata}
+
+
+def make_writer(
+    folder: str, fmt: str = "parquet", filename: str = "${source}/${rank}", reason: str | None = None
+) -> DiskWriter:
+    """A datatrove writer for an intermediate folder (crash-safe: files appear complete or not at all).
+
+    Documents go to `<folder>/<source>/<rank>.<suffix>` by default (`filename` may use ${rank}
+    and metadata tags); `reason` is recorded as `filter_reason` where a step gave none.
+    """
+    if fmt == "parquet":
+        return AtomicParquetWriter(
+            folder,
+            output_filename=filename + SUFFIX[fmt],
+            compression="zstd",
+            adapter=_Rows(True, reason),
+            schema=_parquet_schema(),
+            max_file_size=-1,
+        )
+    if fmt == "jsonl":
+        adapter = _Rows(False, reason)
+        return AtomicJsonlWriter(folder, output_filename=filename + ".jsonl", compression="gzip", adapter=adapter)
+    raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+
+
+def _read_row(self, data: dict, path: str, id_in_file: int | str) -> dict:
+    """datatrove's default adapter, with the metadata JSON decoded by orjson (about twice as fast to read)."""
+    metadata = data.pop("metadata", {})
+    if isinstance(metadata, str):
+        try:
+            metadata = orjson.loads(metadata)
+        except orjson.JSONDecodeError:  # NaN or Infinity, which json.dumps writes and orjson refuses
+            metadata = json.loads(metadata)
+    if not isinstance(metadata, dict):
+        metadata = {"metadata": metadata}
+    return {
+        "text": data.pop(self.text_key, ""),
+        "id": data.pop(self.id_key, f"{path}/{id_in_file}"),
+        "media": data.pop("media", []),
+        "metadata": metadata | data,
+    }
+
+
+def make_reader(folder: str, fmt: str = "parquet", **kwargs) -> BaseDiskReader:
+    """A datatrove reader of the documents in an intermediate folder (`<folder>/<source>/<file>`)."""
+    kwargs.setdefault("doc_progress", show_progress())
+    kwargs.setdefault("adapter", _read_row)
+    if fmt == "parquet":
+        reader: BaseDiskReader = ParquetReader(folder, glob_pattern="*/*.parquet", **kwargs)
+    elif fmt == "jsonl":
+        reader = JsonlReader(folder, glob_pattern="*/*.jsonl.gz", compression="gzip", **kwargs)
+    else:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    reader.add_file_path = False  # local paths in metadata would make outputs depend on where a run lives
+    return reader
+
+
+def detect_format(folder: str) -> str:
+    """The intermediate format found in a local folder (parquet wins when both are present)."""
+    from pathlib import Path
+
+    root = Path(folder)
+    if any(root.glob("*/*.parquet")):
+        return "parquet"
+    if any(root.glob("*/*.jsonl.gz")):
+        return "jsonl"
+    raise FileNotFoundError(f"no .parquet or .jsonl.gz files under {folder}")

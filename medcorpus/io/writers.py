@@ -1,0 +1,144 @@
+"""datatrove's Parquet and JSONL writers, made crash-safe.
+
+datatrove writes each output file in place, so a killed task leaves a truncated file under its
+final name. These writers write `.<name>.tmp` instead and, only when the writer closes without
+an error, check each file (its row count read back from disk), flush it and rename it into place.
+A task whose writer failed leaves no file looking complete, and datatrove marks a task complete
+only after its whole pipeline (these writers' checks included) has finished.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from abc import abstractmethod
+from collections import Counter
+from typing import IO
+
+from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+
+from medcorpus.io.atomic import final_name, fsync_dir, fsync_file, remove_quietly, temp_name, with_path
+
+
+class IncompleteWriteError(OSError):
+    """A file read back after writing does not hold what was written."""
+
+
+class AtomicFilesMixin:
+    """Writes every output file under its temporary name and publishes it on a clean close."""
+
+    def _get_output_filename(self, document, rank: int | str = 0, **kwargs) -> str:
+        return temp_name(super()._get_output_filename(document, rank, **kwargs))
+
+    def write(self, document, rank: int = 0, **kwargs):
+        temp = self._get_output_filename(document, rank, **kwargs)
+        self._rows_written()[temp] += 0  # known before it is opened, so a failure (even opening it) removes it
+        try:
+            super().write(document, rank, **kwargs)
+        except OSError as error:  # name the file the user will look for, not its temporary name
+            raise with_path(error, self._local(final_name(temp))) from error
+
+    def _write(self, document: dict, file_handler: IO, filename: str):
+        super()._write(document, file_handler, filename)
+        self._rows_written()[filename] += 1
+
+    def _rows_written(self) -> Counter:
+        if not hasattr(self, "_atomic_rows"):
+            self._atomic_rows = Counter()
+        return self._atomic_rows
+
+    def _local(self, relative: str) -> str:
+        """The full path of a file of this writer's output folder (for messages and local renames)."""
+        return self.output_folder.resolve_paths(relative)
+
+    def _is_local(self) -> bool:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return isinstance(self.output_folder.fs, LocalFileSystem)
+
+    @abstractmethod
+    def count_rows(self, handle: IO) -> int:
+        """Rows in a written file (each writer reads its own format)."""
+
+    def close(self):
+        counts = dict(sorted(self._rows_written().items()))
+        self._rows_written().clear()
+        try:
+            super().close()
+        except OSError as error:
+            self._discard(list(counts))
+            named = self._local(final_name(next(iter(counts)))) if counts else self.output_folder.path
+            raise with_path(error, named) from error
+        except BaseException:
+            self._discard(list(counts))
+            raise
+        for number, (temp, rows) in enumerate(counts.items()):
+            try:
+                if rows:
+                    self._publish(temp, rows)
+                else:  # named but never written (its first write failed and the error was handled): nothing to keep
+                    self._discard([temp])
+            except BaseException:
+                self._discard(list(counts)[number + 1 :])
+                raise
+
+    def _publish(self, temp: str, rows: int) -> None:
+        final = final_name(temp)
+        try:
+            with self.output_folder.open(temp, "rb") as handle:
+                found = self.count_rows(handle)
+            if found != rows:
+                raise IncompleteWriteError(0, f"wrote {rows} rows but read back {found}", self._local(final))
+            if self._is_local():
+                path = self._local(temp)
+                fsync_file(path)
+                os.replace(path, self._local(final))
+                fsync_dir(os.path.dirname(self._local(final)))
+            else:
+                self.output_folder.mv(temp, final)
+        except IncompleteWriteError:
+            self._discard([temp])
+            raise
+        except OSError as error:
+            self._discard([temp])
+            raise with_path(error, self._local(final)) from error
+
+    def _discard(self, temps: list[str]) -> None:
+        for temp in temps:
+            if self._is_local():
+                remove_quietly(self._local(temp))
+            else:
+                try:
+                    self.output_folder.rm(temp)
+                except OSError:
+                    pass
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if exc_type is None:
+            self.close()
+            return
+        # the task failed (or was stopped): close quietly and leave no file behind
+        temps = sorted(self._rows_written())
+        self._rows_written().clear()
+        try:
+            super().close()
+        except Exception:
+            pass
+        self._discard(temps)
+
+
+class AtomicParquetWriter(AtomicFilesMixin, ParquetWriter):
+    """datatrove's ParquetWriter, writing under temporary names (see module docs)."""
+
+    def count_rows(self, handle: IO) -> int:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(handle).metadata.num_rows
+
+
+class AtomicJsonlWriter(AtomicFilesMixin, JsonlWriter):
+    """datatrove's JsonlWriter (gzip), writing under temporary names (see module docs)."""
+
+    def count_rows(self, handle: IO) -> int:
+        opened = gzip.open(handle, "rb") if self.compression == "gzip" else handle
+        return sum(1 for _ in opened)

@@ -1,0 +1,89 @@
+"""A whole run from one validated config: sources, curation, tokenization, mixing, manifest."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from medcorpus.paths import expand_inputs
+from medcorpus.run.config import STEP_ORDER, ConfigError, RunConfig
+from medcorpus.run.executors import check_executor, run_stages
+from medcorpus.run.inputs_record import prepare_inputs
+from medcorpus.run.manifest import ManifestWriter
+from medcorpus.run.stages import Stage, curation_params, curation_stage, mix_stage, source_stage, tokenize_stage
+from medcorpus.sources import reader_class
+
+
+def prepare_output(root: Path, overwrite: bool, resume: bool) -> None:
+    """Refuse to mix a new run into an old one unless told to resume or overwrite."""
+    if root.exists() and any(root.iterdir()):
+        if overwrite:
+            shutil.rmtree(root)
+        elif not resume:
+            raise ConfigError(f"output: {root} is not empty; pass --resume to continue it or --overwrite to replace it")
+    root.mkdir(parents=True, exist_ok=True)
+
+
+def manifest_stage(
+    root: str, stages: list[Stage], config: dict, seed: int, inputs: list[str], tokenizer: dict | None, started: float
+) -> Stage:
+    """The last stage: hashes everything and writes manifest.json in `root`."""
+    listed = [(stage.name, stage.output, stage.kind) for stage in stages]
+    seeds = {"seed": seed, "language": seed, "mix": seed}
+    writer = ManifestWriter(root, config, seeds, inputs, listed, tokenizer, started)
+    return Stage("manifest", root, [([writer], 1)], kind="manifest")
+
+
+def plan_run(config: RunConfig) -> list[Stage]:
+    """Every stage of a run, in order, ending with the manifest."""
+
+    started = time.time()
+    root = Path(config.output)
+    tasks = config.tasks or config.workers
+    counting = config.tokenizer if config.count_stage_tokens else None
+    stages: list[Stage] = []
+
+    def folder(name: str) -> str:
+        return str(root / "stages" / f"{len(stages) + 1:02d}_{name}")
+
+    stages.append(source_stage(config.sources, folder("sources"), config.format, tasks, counting))
+    for step in STEP_ORDER:
+        params = curation_params(config.curation, step)
+        if params is not None:
+            stage = curation_stage(
+                step, params, [stages[-1].output], folder(step), config.format, tasks, config.seed, counting
+            )
+            stages.append(stage)
+    tokenizer = config.tokenizer.load()
+    stages.append(tokenize_stage([stages[-1].output], folder("tokenize"), config.format, tasks, config.tokenizer))
+    stages.append(
+        mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed, tokenizer.vocab_size)
+    )
+    inputs = [f for s in config.sources.values() for f in expand_inputs(s.inputs, reader_class(s.type).suffixes)]
+    if config.curation.decontam:
+        inputs += config.curation.decontam.files()
+    inputs.append(tokenizer.path)
+    stages.append(
+        manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, tokenizer.identity(), started)
+    )
+    return stages
+
+
+def run(
+    config: RunConfig,
+    executor: str = "local",
+    workers: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> list[Stage]:
+    """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
+    check_executor(executor)
+    if workers is not None:
+        config = config.model_copy(update={"workers": workers})
+    prepare_output(Path(config.output), overwrite, resume)
+    stages = plan_run(config)
+    # inputs hashed at the start; a resume checks them and clears what killed tasks left behind
+    prepare_inputs(config.output, stages[-1].pipelines[0][0][0].inputs, resume)
+    run_stages(stages, executor, config.workers, resume, config.slurm)
+    return stages

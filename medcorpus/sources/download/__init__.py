@@ -1,0 +1,1 @@
+"""Download clients: resumable, checksummed mirrors of NLM's bulk folders."""

@@ -1,0 +1,339 @@
+"""Polite mirror of one remote HTTP directory: listing, resumed downloads, md5 or size checks, retries, a ledger.
+
+Each selected file is fetched to `NAME.part` (resumed with an HTTP Range request when a partial file is
+there), checked against its published `NAME.md5` (or, where none is published, only against the size
+the server announces) and renamed into place only then. Every verified file is recorded in
+`medcorpus-ledger.json` in the destination, so a later run fetches nothing it already holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
+
+import requests
+import urllib3
+from datatrove.utils.logging import logger
+
+from medcorpus import __version__
+from medcorpus.sources.download.remote_files import (  # noqa: F401 (re-exported for callers of this module)
+    CHUNK,
+    LEDGER_NAME,
+    Ledger,
+    file_md5,
+    parse_listing,
+    parse_md5,
+    select,
+    write_atomic,
+)
+
+USER_AGENT = f"medcorpus/{__version__} (bulk mirror; python-requests/{requests.__version__})"
+MAX_DELAY = 120.0
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+NETWORK_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
+T = TypeVar("T")
+
+
+class MirrorError(Exception):
+    """The directory cannot be mirrored at all: listing unreachable, destination unusable."""
+
+
+class _Retry(Exception):
+    """One attempt failed in a way a later attempt may not; `delay` is the server's Retry-After."""
+
+    def __init__(self, reason: str, delay: float | None = None):
+        super().__init__(reason)
+        self.delay = delay
+
+
+class _Fatal(Exception):
+    """A failure no retry mends (HTTP 404, an unreadable .md5, no way to verify)."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one remote file; `verified` is "md5" or "size-only" (what was really checked)."""
+
+    name: str
+    status: str  # downloaded | skipped | failed | planned
+    size: int = 0
+    verified: str | None = None
+    md5: str | None = None
+    fetched: int = 0  # bytes transferred for this file in this run, retries included
+    reason: str = ""
+
+
+@dataclass
+class MirrorReport:
+    """The outcome of one `mirror` call, files in name order."""
+
+    base_url: str
+    dest: str
+    files: list[FileResult] = field(default_factory=list)
+
+    def with_status(self, status: str) -> list[FileResult]:
+        """The files that ended with `status`."""
+        return [result for result in self.files if result.status == status]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return self.with_status("failed")
+
+    @property
+    def bytes_fetched(self) -> int:
+        return sum(result.fetched for result in self.files)
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = _number(response.headers.get("Retry-After"))
+    return None if value is None else float(value)
+
+
+def _content_range(response: requests.Response) -> tuple[int | None, int | None]:
+    """(first byte, total size) of a `Content-Range: bytes A-B/N` or `bytes */N` header."""
+    match = re.fullmatch(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)", response.headers.get("Content-Range", "").strip())
+    if not match:
+        return None, None
+    return _number(match[1]), _number(match[2])
+
+
+class _Mirror:
+    """One mirror run: the HTTP sessions (one per worker thread), retries and per-file work."""
+
+    def __init__(self, base_url: str, dest: Path, retries: int, backoff: float, timeout: float, session, sleep):
+        self.base_url, self.dest, self.retries, self.backoff = base_url, dest, retries, backoff
+        self.timeout, self.shared, self.sleep = timeout, session, sleep
+        self.local, self.lock, self.sessions = threading.local(), threading.Lock(), []
+        self.ledger: Ledger | None = None
+        self.stop = threading.Event()
+
+    def session(self) -> requests.Session:
+        if self.shared is not None:
+            return self.shared
+        if getattr(self.local, "session", None) is None:
+            self.local.session = requests.Session()
+            with self.lock:
+                self.sessions.append(self.local.session)
+        return self.local.session
+
+    def close(self) -> None:
+        for session in self.sessions:
+            session.close()
+
+    def retrying(self, what: str, action: Callable[[], T]) -> T:
+        """`action()`, tried again after exponential backoff (or the server's Retry-After) on `_Retry`."""
+        for attempt in range(self.retries + 1):
+            try:
+                return action()
+            except _Retry as error:
+                if attempt == self.retries:
+                    raise _Fatal(f"{error} (gave up after {attempt + 1} attempts)") from error
+                delay = min(MAX_DELAY, self.backoff * 2**attempt if error.delay is None else error.delay)
+                logger.warning(f"{what}: {error}; retry {attempt + 1}/{self.retries} in {delay:g}s")
+                self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def request(self, method: str, url: str, headers: dict | None = None, stream: bool = False):
+        """One request; transient trouble raises `_Retry`, other HTTP errors `_Fatal`."""
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+        try:
+            response = self.session().request(method, url, headers=headers, stream=stream, timeout=self.timeout)
+        except NETWORK_ERRORS as error:
+            raise _Retry(f"{type(error).__name__}: {error}") from error
+        if response.status_code in RETRY_STATUS or (response.status_code >= 400 and response.status_code != 416):
+            response.close()
+            reason = f"HTTP {response.status_code} for {url}"
+            if response.status_code in RETRY_STATUS:
+                raise _Retry(reason, _retry_after(response))
+            raise _Fatal(reason)
+        return response
+
+    def get_text(self, url: str) -> str:
+        return self.request("GET", url).content.decode("utf-8", "replace")
+
+    def head_size(self, url: str) -> int | None:
+        """The size a HEAD request announces; None when the server gives none (the GET may still)."""
+        try:
+            response = self.request("HEAD", url)
+        except _Fatal:
+            return None
+        return _number(response.headers.get("Content-Length")) if response.status_code == 200 else None
+
+    def process(self, name: str, has_md5: bool) -> FileResult:
+        """Skip, verify in place, or download one file; never raises."""
+        try:
+            return self._process(name, has_md5)
+        except _Fatal as error:
+            logger.error(f"{name}: {error}")
+            return FileResult(name, "failed", reason=str(error))
+        except OSError as error:
+            logger.error(f"{name}: local file error: {error}")
+            return FileResult(name, "failed", reason=f"local file error: {error}")
+
+    def _process(self, name: str, has_md5: bool) -> FileResult:
+        url, target = self.base_url + quote(name), self.dest / name
+        expected, remote_size = None, None
+        if has_md5:
+            text = self.retrying(f"{name}.md5", lambda: self.get_text(url + ".md5"))
+            expected = parse_md5(text, name)
+            if expected is None:
+                raise _Fatal(f"{name}.md5 holds no md5 for {name}")
+            md5_path = self.dest / f"{name}.md5"
+            if not md5_path.is_file() or md5_path.read_text(errors="replace") != text:
+                write_atomic(md5_path, text.encode())
+        else:
+            remote_size = self.retrying(name, lambda: self.head_size(url))
+        found = self._check_local(name, url, target, expected, remote_size)
+        return found or self._download(name, url, target, expected)
+
+    def _check_local(self, name: str, url: str, target: Path, expected: str | None, remote_size: int | None):
+        """A "skipped" result when the file on disk is already verified (by the ledger, else by hashing)."""
+        if not target.is_file():
+            return None
+        size, entry = target.stat().st_size, self.ledger.get(name) or {}
+        if entry.get("size") == size and (
+            entry.get("md5") == expected if expected else entry.get("verified") == "size-only" and remote_size == size
+        ):
+            return FileResult(name, "skipped", size, entry["verified"], expected, reason="already verified")
+        if expected and file_md5(target).hexdigest() == expected:
+            verified = "md5"
+        elif not expected and remote_size == size:
+            verified = "size-only"
+        else:
+            return None
+        self.ledger.record(name, {"size": size, "md5": expected, "verified": verified, "url": url})
+        return FileResult(name, "skipped", size, verified, expected, reason="verified file already on disk")
+
+    def _download(self, name: str, url: str, target: Path, expected: str | None) -> FileResult:
+        part, fetched = target.with_name(name + ".part"), [0]
+
+        def attempt() -> int:
+            size, total, digest = self._fetch(url, part, fetched)
+            if expected and digest != expected:
+                part.unlink(missing_ok=True)
+                raise _Retry(f"md5 mismatch: got {digest}, expected {expected}")
+            if not expected and total is None:
+                raise _Fatal("no .md5 published and the server gave no size: cannot verify")
+            return size
+
+        size = self.retrying(name, attempt)
+        os.replace(part, target)
+        verified = "md5" if expected else "size-only"
+        self.ledger.record(name, {"size": size, "md5": expected, "verified": verified, "url": url})
+        logger.info(f"{name}: {size} bytes, {verified} verified")
+        return FileResult(name, "downloaded", size, verified, expected, fetched[0])
+
+    def _fetch(self, url: str, part: Path, fetched: list[int]) -> tuple[int, int | None, str]:
+        """Fill `part` (resuming from its length); (size, announced total size, md5 hex) of the result."""
+        have = part.stat().st_size if part.is_file() else 0
+        response = self.request("GET", url, {"Range": f"bytes={have}-"} if have else None, stream=True)
+        with response:
+            start, total = _content_range(response)
+            if response.status_code == 416:  # the partial file may already be whole
+                if total != have:
+                    part.unlink(missing_ok=True)
+                    raise _Retry(f"range {have}- refused; starting over")
+                return have, total, file_md5(part).hexdigest()
+            if response.status_code == 206:
+                if start != have:
+                    part.unlink(missing_ok=True)
+                    raise _Retry(f"asked for bytes {have}-, got {start}-; starting over")
+                mode, digest = "ab", file_md5(part)
+                if total is None and _number(response.headers.get("Content-Length")) is not None:
+                    total = have + int(response.headers["Content-Length"])
+            elif response.status_code == 200:
+                have, mode, digest = 0, "wb", hashlib.md5()
+                total = _number(response.headers.get("Content-Length"))
+            else:
+                raise _Fatal(f"unexpected HTTP {response.status_code} for {url}")
+            with open(part, mode) as out:
+                try:
+                    for chunk in response.raw.stream(CHUNK, decode_content=False):
+                        if self.stop.is_set():
+                            raise _Fatal("interrupted; the partial file is kept for the next run")
+                        out.write(chunk)
+                        digest.update(chunk)
+                        have += len(chunk)
+                        fetched[0] += len(chunk)
+                except NETWORK_ERRORS as error:
+                    raise _Retry(f"transfer broke after {have} bytes ({type(error).__name__})") from error
+        if total is not None and have != total:
+            if have > total:
+                part.unlink(missing_ok=True)
+            raise _Retry(f"body ended after {have} of {total} bytes")
+        return have, total, digest.hexdigest()
+
+
+def mirror(
+    base_url: str,
+    dest: str | Path,
+    patterns: Iterable[str],
+    *,
+    workers: int = 3,
+    retries: int = 5,
+    backoff: float = 2.0,
+    timeout: float = 60.0,
+    max_files: int | None = None,
+    dry_run: bool = False,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> MirrorReport:
+    """Mirror the files of the remote directory `base_url` matching `patterns` into `dest`.
+
+    Files that fail after `retries` retries are reported as failed while the others complete; a
+    listing that cannot be fetched or an unusable `dest` raises `MirrorError`. A dry run fetches the
+    listing only, writes nothing and reports the selected files as "planned".
+    """
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise MirrorError(f"destination {dest} exists and is not a folder")
+    job = _Mirror(base_url, dest, retries, backoff, timeout, session, sleep)
+    try:
+        try:
+            listed = set(parse_listing(job.retrying(base_url, lambda: job.get_text(base_url)), base_url))
+        except _Fatal as error:
+            raise MirrorError(f"cannot list {base_url}: {error}") from error
+        checksums = {name + ".md5" for name in listed}
+        names = select((name for name in listed if name not in checksums), patterns, max_files)
+        logger.info(f"{base_url}: {len(names)} of {len(listed)} listed files selected")
+        if dry_run:
+            ledger = Ledger(dest) if dest.is_dir() else None
+            return MirrorReport(
+                base_url, str(dest), [_planned(name, name + ".md5" in listed, ledger) for name in names]
+            )
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MirrorError(f"cannot create destination {dest}: {error}") from error
+        job.ledger = Ledger(dest)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medcorpus-download") as pool:
+            try:
+                results = list(pool.map(lambda name: job.process(name, name + ".md5" in listed), names))
+            except BaseException:  # Ctrl-C: stop the transfers under way, keep their .part files
+                job.stop.set()
+                pool.shutdown(cancel_futures=True)
+                raise
+    finally:
+        job.close()
+    return MirrorReport(base_url, str(dest), results)
+
+
+def _planned(name: str, has_md5: bool, ledger: Ledger | None) -> FileResult:
+    entry = ledger.get(name) if ledger else None
+    return FileResult(
+        name, "planned", verified="md5" if has_md5 else "size-only", reason="in the ledger" if entry else ""
+    )

@@ -1,0 +1,1 @@
+"""MIMIC-III/IV/CXR notes: the reader and the splitting pass for large CSVs."""
