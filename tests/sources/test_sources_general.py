@@ -1,0 +1,153 @@
+"""General-domain reader: Dolma and CCNet test data, the RedPajama sample, and hostile JSON lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+from support.helpers import read_all
+from support.paths import SAMPLES
+
+from medcorpus.documents import url_hash
+from medcorpus.sources import reader_class
+from medcorpus.sources.general import GeneralReader
+
+SAMPLE = SAMPLES / "general" / "sample_redpajama.jsonl"
+DOLMA = Path("general/dolma_test_data")
+TEXT = "A plain sentence about the weather, long enough to be a document of its own for this test."
+
+
+def test_registered_under_its_cli_name():
+    assert reader_class("general") is GeneralReader
+
+
+def test_dolma_test_data(shared_data):
+    folder = shared_data / DOLMA
+    docs, rejects = read_all(GeneralReader([str(folder)]))
+    records = []
+    for path in sorted(folder.iterdir()):
+        if path.name != "LICENSE":
+            with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as handle:
+                records += [json.loads(line) for line in handle if line.strip()]
+    with_text = [r for r in records if r["text"].strip()]
+    assert len(records) == 727 and len(docs) == len(with_text) == 700
+    assert Counter(reason for reason, _ in rejects) == {"no_text": 27}  # empty extractions in the CC-MAIN file
+    assert [d.text for d in docs] == [r["text"] for r in with_text]  # file order, line order, text untouched
+    assert [d.id for d in docs] == [f"general:general:{r['id']}" for r in with_text]
+    assert len({d.id for d in docs}) == 700
+    for doc, record in zip(docs, with_text):
+        meta = doc.metadata
+        assert (meta["source"], meta["category"], meta["license"]) == ("general", "general", "unknown")
+        assert meta["original_id"] == record["id"] and meta["original_source"] == record["source"]
+        assert meta["url"].startswith("http") and meta["date"] == record["created"]
+    ccnet = [d for d in docs if d.metadata["original_source"] == "common-crawl"]
+    assert len(ccnet) == 30 and all(d.metadata["language"] == "en" and d.metadata.get("title") for d in ccnet)
+    again, _ = read_all(GeneralReader([str(folder)]))
+    assert [(d.id, d.text, d.metadata) for d in again] == [(d.id, d.text, d.metadata) for d in docs]
+
+
+def test_redpajama_sample():
+    docs, rejects = read_all(GeneralReader([str(SAMPLE)], name="redpajama", license="CC-BY-4.0"))
+    assert rejects == [] and len(docs) == 13
+    key = url_hash(SAMPLE.name)
+    assert [d.id for d in docs] == [f"general:redpajama:{key}:{n}" for n in range(1, 14)]
+    assert all(d.metadata["source"] == "redpajama" and d.metadata["category"] == "general" for d in docs)
+    assert all(d.metadata["license"] == "CC-BY-4.0" and d.metadata.get("language", "en") == "en" for d in docs)
+    assert all(150 <= len(d.text.split()) <= 400 for d in docs)
+    texts = Counter(d.text for d in docs)
+    assert sorted(texts.values()) == [1] * 11 + [2]  # one exact duplicate for dedup to remove
+    duplicate = [d for d in docs if texts[d.text] == 2]
+    assert duplicate[0].metadata != duplicate[1].metadata
+    sources = {d.metadata.get("original_source") for d in docs}
+    assert {"c4", "stackexchange", "RedPajamaCommonCrawl"} <= sources
+    assert any(d.metadata.get("title") == "Lighthouse" for d in docs)
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bad_lines_are_rejected_and_reading_goes_on(tmp_path):
+    path = write_lines(
+        tmp_path / "mixed.jsonl",
+        [
+            json.dumps({"id": "a", "text": TEXT}),
+            '{"id": "b", "text": "unterminated',
+            "",
+            "[1, 2, 3]",
+            '"just a string"',
+            json.dumps({"id": "c", "meta": {"url": "https://x.example"}}),
+            json.dumps({"id": "d", "text": "   \n "}),
+            json.dumps({"id": "e", "text": 42}),
+            "\x00\x01 not json at all",
+            json.dumps({"text": TEXT + " Second.", "meta": {"url": "https://y.example/page", "license": "cc-by-sa"}}),
+        ],
+    )
+    docs, rejects = read_all(GeneralReader([str(path)]))
+    key = url_hash("mixed.jsonl")
+    assert [d.id for d in docs] == ["general:general:a", f"general:general:{key}:10"]
+    assert docs[1].metadata["license"] == "cc-by-sa" and docs[0].metadata["license"] == "unknown"
+    assert docs[1].metadata["url"] == "https://y.example/page"
+    assert rejects == [
+        ("bad_json", f"general:general:{key}:2"),
+        ("not_object", f"general:general:{key}:4"),
+        ("not_object", f"general:general:{key}:5"),
+        ("no_text", f"general:general:{key}:6"),
+        ("no_text", f"general:general:{key}:7"),
+        ("no_text", f"general:general:{key}:8"),
+        ("bad_json", f"general:general:{key}:9"),
+    ]
+
+
+def test_truncated_gzip_keeps_the_documents_before_the_cut(tmp_path):
+    lines = [json.dumps({"id": f"doc{n}", "text": f"{TEXT} Number {n}."}) for n in range(400)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+    docs, rejects = read_all(GeneralReader([str(path)]))
+    assert 0 < len(docs) < 400
+    assert [d.id for d in docs] == [f"general:general:doc{n}" for n in range(len(docs))]  # a clean prefix
+    assert [reason for reason, _ in rejects] == ["unreadable_file:EOFError"]
+
+
+def test_ccnet_lines_json_arrays_and_text_key(tmp_path):
+    ccnet = write_lines(
+        tmp_path / "ccnet.json",
+        [json.dumps({"url": "http://z.example/a", "raw_content": TEXT, "title": "Weather", "language": "en"})],
+    )
+    docs, rejects = read_all(GeneralReader([str(ccnet)], name="ccnet"))
+    assert rejects == [] and docs[0].text == TEXT
+    assert docs[0].id == f"general:ccnet:{url_hash('ccnet.json')}:1"
+    assert docs[0].metadata["url"] == "http://z.example/a" and docs[0].metadata["title"] == "Weather"
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps([{"id": 7, "text": TEXT}, "oops", {"id": 8, "text": TEXT + " Again."}]))
+    docs, rejects = read_all(GeneralReader([str(array)]))
+    assert [d.id for d in docs] == ["general:general:7", "general:general:8"]
+    assert [reason for reason, _ in rejects] == ["not_object"]
+    custom = write_lines(tmp_path / "custom.jsonl", [json.dumps({"content": TEXT}), json.dumps({"text": TEXT})])
+    docs, rejects = read_all(GeneralReader([str(custom)], text_key="content"))
+    assert [d.text for d in docs] == [TEXT] and [reason for reason, _ in rejects] == ["no_text"]
+
+
+def test_compressed_inputs_and_limit(tmp_path):
+    lines = [json.dumps({"text": f"{TEXT} {n}"}) for n in range(5)]
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (tmp_path / "ignored.txt").write_text("not an input")
+    assert len(list(GeneralReader([str(tmp_path)]).run())) == 10
+    assert len(list(GeneralReader([str(tmp_path)], limit=3).run())) == 3
+
+
+def test_zstd_input_and_corrupt_zstd(tmp_path):
+    import zstandard
+
+    path = tmp_path / "part.jsonl.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(json.dumps({"text": TEXT}).encode()))
+    assert [d.text for d in GeneralReader([str(path)]).run()] == [TEXT]
+    broken = tmp_path / "broken.jsonl.zst"
+    broken.write_bytes(b"\x28\xb5\x2f\xfd not really zstd")
+    docs, rejects = read_all(GeneralReader([str(broken)]))
+    assert docs == [] and len(rejects) == 1 and rejects[0][1] is None
