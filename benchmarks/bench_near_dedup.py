@@ -192,7 +192,8 @@ def cluster_memory(folder: Path, documents: int, tasks: int = 8) -> dict:
     import numpy as np
 
     from medcorpus.curation.dedup.near.clusters import NearDedupCluster
-    from medcorpus.curation.dedup.near.pipeline import INFO, docs_paths, minhash_config
+    from medcorpus.curation.dedup.near.pipeline import minhash_config
+    from medcorpus.curation.dedup.near.records import INFO, docs_paths
 
     shutil.rmtree(folder, ignore_errors=True)
     settings = NearDedupConfig()

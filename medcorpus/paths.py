@@ -8,6 +8,21 @@ import fsspec
 from fsspec.core import url_to_fs
 
 
+def has_scheme(path: str) -> bool:
+    """Whether `path` is a URL (`s3://...`, `https://...`, `file://...`) rather than a plain path."""
+    return "://" in str(path)
+
+
+def is_remote(path: str) -> bool:
+    """Whether `path` names a file on another file system (any URL but `file://`)."""
+    return has_scheme(path) and not str(path).startswith("file://")
+
+
+def local_path(path: str) -> str:
+    """A local path without its `file://` prefix."""
+    return str(path).removeprefix("file://")
+
+
 class InputError(ValueError):
     """An input path or pattern that matches nothing: raised before any work starts."""
 
@@ -33,7 +48,7 @@ def expand_inputs(inputs: list[str] | tuple[str, ...], suffixes: tuple[str, ...]
             raise InputError(f"input not found: {item}")
         if not matches:
             raise InputError(f"input matches no files: {item}")
-        files.update(m if "://" in m else prefix + m for m in matches)  # http paths are whole URLs already
+        files.update(m if has_scheme(m) else prefix + m for m in matches)  # http paths are whole URLs already
     return sorted(files)
 
 

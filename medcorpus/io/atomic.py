@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +28,16 @@ REASONS = {
 }
 
 
-def temp_name(path: str) -> str:
-    """The temporary name of `path` (same folder, hidden, `.tmp`): `a/b.parquet` -> `a/.b.parquet.tmp`."""
+def temp_name(path: str, unique: bool = False) -> str:
+    """The temporary name of `path` (same folder, hidden, `.tmp`): `a/b.parquet` -> `a/.b.parquet.tmp`.
+
+    `unique` adds the process and thread (`a/.b.parquet.<pid>.<thread>.tmp`) for files that several
+    writers may replace at once, such as a ledger shared by download threads.
+    """
     head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}{TMP_SUFFIX}") if head else f".{tail}{TMP_SUFFIX}"
+    middle = f".{os.getpid()}.{threading.get_ident()}" if unique else ""
+    name = f".{tail}{middle}{TMP_SUFFIX}"
+    return os.path.join(head, name) if head else name
 
 
 def final_name(temp: str) -> str:
@@ -120,12 +127,15 @@ def publish(temp: str | os.PathLike, final: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator:
-    """Open `path` for writing under its temporary name; it appears under `path` only on a clean exit."""
+def atomic_open(path: str | os.PathLike, mode: str = "wb", unique: bool = False, **kwargs) -> Iterator:
+    """Open `path` for writing under its temporary name; it appears under `path` only on a clean exit.
+
+    This is the one way medcorpus writes a whole file; `unique` as in `temp_name`.
+    """
     if "w" not in mode:
         raise ValueError("atomic_open only writes")
     final = Path(path)
-    temp = Path(temp_name(str(final)))
+    temp = Path(temp_name(str(final), unique))
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         handle = open(temp, mode, **kwargs)
@@ -145,9 +155,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
     publish(temp, final)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, unique: bool = False) -> None:
     """Write `data` to `path` atomically."""
-    with atomic_open(path, "wb") as handle:
+    with atomic_open(path, "wb", unique) as handle:
         handle.write(data)
 
 

@@ -9,12 +9,11 @@ shard order) it says exactly which documents went where; it is kept small for ve
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from medcorpus.io.atomic import atomic_open, atomic_write_text
 from medcorpus.mixers.plan import SourceStock, source_rng
 
 SELECTION = "selection.parquet"
@@ -35,18 +34,9 @@ def split_by_document(chosen: np.ndarray, fraction: float, seed: int, name: str)
     return np.isin(chosen, held_out)
 
 
-def atomic_path(path: Path):
-    """A temporary file beside `path` (open handle, name): rename it onto `path` when complete."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    return os.fdopen(handle, "wb"), name
-
-
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (temporary name, then rename)."""
-    handle, name = atomic_path(path)
-    with handle:
-        handle.write(json.dumps(data, indent=1, sort_keys=True).encode())
-    os.replace(name, path)
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def write_selection(
@@ -57,7 +47,7 @@ def write_selection(
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from medcorpus.run.manifest import sha256_file
+    from medcorpus.io.hashing import sha256_file
 
     tables = []
     for g, group in enumerate(groups):
@@ -87,8 +77,6 @@ def write_selection(
     table = table.take(pc.sort_indices(table, sort_keys=[("source", "ascending"), ("id", "ascending")]))
     table = table.cast(pa.schema([field.with_type(pa.string()) if field.name == "id" else field for field in schema]))
     path = folder / SELECTION
-    handle, name = atomic_path(path)
-    with handle:
+    with atomic_open(path) as handle:
         pq.write_table(table, handle, compression="zstd", row_group_size=1 << 20)
-    os.replace(name, path)
     return {"path": SELECTION, "rows": table.num_rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}

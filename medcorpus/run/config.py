@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medcorpus.documents import CATEGORIES
-from medcorpus.paths import InputError, expand_inputs
+from medcorpus.paths import InputError, expand_inputs, has_scheme
 from medcorpus.sources import READERS, reader_class
 
 
@@ -209,7 +209,7 @@ def resolve_paths(raw: dict, base: Path) -> dict:
     """Make relative input, benchmark and output paths relative to the config file's folder."""
 
     def fix(path: str) -> str:
-        return path if "://" in path or Path(path).is_absolute() else str(base / path)
+        return path if has_scheme(path) or Path(path).is_absolute() else str(base / path)
 
     for source in (raw.get("sources") or {}).values():
         if isinstance(source, dict) and isinstance(source.get("inputs"), list):

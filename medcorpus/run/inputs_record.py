@@ -13,6 +13,8 @@ from pathlib import Path
 from datatrove.utils.logging import logger
 
 from medcorpus.io.atomic import atomic_write_text, remove_stale_temps
+from medcorpus.io.hashing import describe_files, file_change
+from medcorpus.paths import is_remote, local_path
 from medcorpus.run.config import ConfigError
 
 INPUTS_FILE = "inputs.json"
@@ -20,8 +22,6 @@ INPUTS_FILE = "inputs.json"
 
 def describe_inputs(paths: list[str]) -> list[dict]:
     """Path, size and sha256 of each local input (remote URLs by name only), in order, without repeats."""
-    from medcorpus.run.manifest import describe_files
-
     return describe_files(list(dict.fromkeys(paths)))
 
 
@@ -42,8 +42,6 @@ def read_recorded(root: str | Path) -> list[dict] | None:
 
 def input_problems(recorded: list[dict], current: list[str] | None = None) -> list[str]:
     """Recorded inputs that are missing or changed now (and, given the current list, inputs added)."""
-    from medcorpus.run.manifest import file_change
-
     problems = []
     for entry in recorded:
         if "sha256" not in entry:
@@ -64,7 +62,7 @@ def input_problems(recorded: list[dict], current: list[str] | None = None) -> li
 
 def describe_paths_only(paths: list[str]) -> list[str]:
     """Input paths as `describe_files` records them (local paths without `file://`)."""
-    return [p if "://" in p and not p.startswith("file://") else str(Path(p.removeprefix("file://"))) for p in paths]
+    return [p if is_remote(p) else str(Path(local_path(p))) for p in paths]
 
 
 def prepare_inputs(root: str | Path, paths: list[str], resume: bool) -> None:

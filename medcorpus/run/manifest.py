@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -16,6 +15,7 @@ from datatrove.pipeline.base import PipelineStep
 import medcorpus
 from medcorpus.curation.decontam.decontaminator import benchmark_report
 from medcorpus.io.atomic import atomic_write_text
+from medcorpus.io.hashing import describe_files, file_change, sha256_file
 from medcorpus.run.counts import read_counts, read_exclusions
 from medcorpus.run.step_counts import read_step_counts
 
@@ -39,24 +39,6 @@ PACKAGES = (
 SKIPPED_DIRS = {"logs", "work"}
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_change(path: Path, entry: dict) -> str | None:
-    """How a file differs from its recorded `size` and `sha256`: "missing", "size NOW != THEN", "sha256" or None."""
-    if not path.is_file():
-        return "missing"
-    if path.stat().st_size != entry["size"]:
-        return f"size {path.stat().st_size} != {entry['size']}"
-    return "sha256" if sha256_file(path) != entry["sha256"] else None
-
-
 def git_commit() -> str | None:
     """The commit of the medcorpus checkout in use, when it is one."""
     try:
@@ -77,18 +59,6 @@ def versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             continue
     return found
-
-
-def describe_files(paths: list[str]) -> list[dict]:
-    """Path, size and sha256 of local input files (remote URLs are listed by name only)."""
-    out = []
-    for path in paths:
-        if "://" in path and not path.startswith("file://"):
-            out.append({"path": path})
-            continue
-        local = Path(path.removeprefix("file://"))
-        out.append({"path": str(local), "size": local.stat().st_size, "sha256": sha256_file(local)})
-    return out
 
 
 def output_files(root: Path, folders: list[Path]) -> list[dict]:

@@ -12,6 +12,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 from datatrove.utils.logging import logger
 
+from medcorpus.paths import is_remote, local_path
 from medcorpus.tokenize.shards import ShardWriter
 from medcorpus.tokenize.tokenizer import DEFAULT_TOKENIZER, Tokenizer, load_tokenizer
 
@@ -46,11 +47,11 @@ class ShardTokenizer(PipelineStep):
         threads: int = 1,
     ):
         super().__init__()
-        if "://" in str(output_folder) and not str(output_folder).startswith("file://"):
+        if is_remote(str(output_folder)):
             raise ValueError(f"ShardTokenizer writes local shards only, got {output_folder}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.output_folder = str(output_folder).removeprefix("file://")
+        self.output_folder = local_path(str(output_folder))
         if isinstance(tokenizer, Tokenizer):
             self.tokenizer = tokenizer
         else:

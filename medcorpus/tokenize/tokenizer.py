@@ -13,10 +13,11 @@ doc alone, and BOS+doc+EOD / doc+EOD.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from collections.abc import Sequence
+
+from medcorpus.io.hashing import sha256_file
 
 DEFAULT_TOKENIZER = "mistral-7b-v0.1"
 
@@ -31,14 +32,6 @@ KINDS = ("sentencepiece", "hf-tokenizers")
 # Special-token spellings tried, in order, to find BOS/EOS in a tokenizer.json.
 BOS_CANDIDATES = ("<s>", "<|begin_of_text|>", "<bos>", "<|startoftext|>", "<|im_start|>")
 EOS_CANDIDATES = ("</s>", "<|end_of_text|>", "<eos>", "<|endoftext|>", "<|im_end|>")
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_named(name: str) -> str:
@@ -86,7 +79,7 @@ class Tokenizer:
         self.name = name or self._default_name()
         self.add_bos = bool(add_bos)
         self.add_eos = bool(add_eos)
-        self.sha256 = _sha256(self.path)
+        self.sha256 = sha256_file(self.path)
         self._model = None
         model = self._load()
         if self.kind == "sentencepiece":
@@ -142,7 +135,7 @@ class Tokenizer:
         """Load (or return) the backend model; refuses a file that changed since this tokenizer was built."""
         if self._model is not None:
             return self._model
-        if getattr(self, "vocab_size", None) is not None and _sha256(self.path) != self.sha256:
+        if getattr(self, "vocab_size", None) is not None and sha256_file(self.path) != self.sha256:
             raise ValueError(f"tokenizer file changed since it was loaded: {self.path}")
         if self.kind == "sentencepiece":
             import sentencepiece

@@ -25,15 +25,15 @@ import urllib3
 from datatrove.utils.logging import logger
 
 from medcorpus import __version__
+from medcorpus.io.atomic import atomic_write_bytes
+from medcorpus.io.hashing import file_digest
 from medcorpus.sources.download.remote_files import (  # noqa: F401 (re-exported for callers of this module)
     CHUNK,
     LEDGER_NAME,
     Ledger,
-    file_md5,
     parse_listing,
     parse_md5,
     select,
-    write_atomic,
 )
 
 USER_AGENT = f"medcorpus/{__version__} (bulk mirror; python-requests/{requests.__version__})"
@@ -193,7 +193,7 @@ class _Mirror:
                 raise _Fatal(f"{name}.md5 holds no md5 for {name}")
             md5_path = self.dest / f"{name}.md5"
             if not md5_path.is_file() or md5_path.read_text(errors="replace") != text:
-                write_atomic(md5_path, text.encode())
+                atomic_write_bytes(md5_path, text.encode(), unique=True)
         else:
             remote_size = self.retrying(name, lambda: self.head_size(url))
         found = self._check_local(name, url, target, expected, remote_size)
@@ -208,7 +208,7 @@ class _Mirror:
             entry.get("md5") == expected if expected else entry.get("verified") == "size-only" and remote_size == size
         ):
             return FileResult(name, "skipped", size, entry["verified"], expected, reason="already verified")
-        if expected and file_md5(target).hexdigest() == expected:
+        if expected and file_digest(target, "md5").hexdigest() == expected:
             verified = "md5"
         elif not expected and remote_size == size:
             verified = "size-only"
@@ -246,12 +246,12 @@ class _Mirror:
                 if total != have:
                     part.unlink(missing_ok=True)
                     raise _Retry(f"range {have}- refused; starting over")
-                return have, total, file_md5(part).hexdigest()
+                return have, total, file_digest(part, "md5").hexdigest()
             if response.status_code == 206:
                 if start != have:
                     part.unlink(missing_ok=True)
                     raise _Retry(f"asked for bytes {have}-, got {start}-; starting over")
-                mode, digest = "ab", file_md5(part)
+                mode, digest = "ab", file_digest(part, "md5")
                 if total is None and _number(response.headers.get("Content-Length")) is not None:
                     total = have + int(response.headers["Content-Length"])
             elif response.status_code == 200:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -14,6 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from datatrove.utils.logging import logger
+
+from medcorpus.io.atomic import atomic_write_bytes
 
 LEDGER_NAME = "medcorpus-ledger.json"
 CHUNK = 1 << 20
@@ -70,25 +70,6 @@ def select(names: Iterable[str], patterns: Iterable[str], max_files: int | None 
     return chosen if max_files is None else chosen[:max_files]
 
 
-def file_md5(path: Path, digest=None) -> hashlib._Hash:
-    """An md5 object fed with the bytes of `path` (continuing `digest` when given)."""
-    digest = digest or hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk and rename it over `path`."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 class Ledger:
     """The verified files of one folder: name -> {size, md5, verified, url}, saved atomically after each."""
 
@@ -110,4 +91,4 @@ class Ledger:
         with self.lock:
             self.entries[name] = entry
             document = {"version": 1, "files": dict(sorted(self.entries.items()))}
-            write_atomic(self.path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+            atomic_write_bytes(self.path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())

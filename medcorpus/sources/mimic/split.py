@@ -19,6 +19,7 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from medcorpus.io.atomic import atomic_open
 from medcorpus.sources.mimic.reader import MimicReader, note_document
 
 PART_ROWS = 20_000
@@ -68,9 +69,8 @@ class _PartWriter:
         table = pa.table({name: pa.array(column, pa.string()) for name, column in zip(self.columns, values)})
         self.buffer, self.bytes = [], 0
         target = self.folder / f"{self.key}_{self.parts:06d}.parquet"
-        temporary = self.folder / f".{target.name}.tmp"
-        pq.write_table(table, temporary, compression="zstd", row_group_size=table.num_rows, use_dictionary=False)
-        os.replace(temporary, target)
+        with atomic_open(target) as handle:
+            pq.write_table(table, handle, compression="zstd", row_group_size=table.num_rows, use_dictionary=False)
         self.parts += 1
 
 

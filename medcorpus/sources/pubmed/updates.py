@@ -11,7 +11,6 @@ texts, for `PubMedResolver` to apply.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
+from medcorpus.io.atomic import atomic_open
 from medcorpus.sources.xml.safe import is_number
 
 EVENT = np.dtype([("pmid", "<i8"), ("position", "<i8"), ("deleted", "?")])
@@ -57,10 +57,8 @@ class FileEvents:
         events = np.empty(len(self.pmids), dtype=EVENT)
         events["pmid"], events["position"], events["deleted"] = self.pmids, self.positions, self.deleted
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        with open(partial, "wb") as handle:
+        with atomic_open(self.path) as handle:
             np.save(handle, events)
-        os.replace(partial, self.path)
 
 
 class VersionLedger:
@@ -143,12 +141,10 @@ class ResolveVersions(PipelineStep):
         self.stat_update("pmc_full_texts", value=len(pmc_pmcids))
         names = np.array([path.name.removesuffix(".npy") for path in files], dtype=str)
         Path(self.output_file).parent.mkdir(parents=True, exist_ok=True)
-        partial = f"{self.output_file}.partial"
-        with open(partial, "wb") as handle:
+        with atomic_open(self.output_file) as handle:
             np.savez(
                 handle, files=names, pmids=pmids[repeated], winners=winners, pmc_pmids=pmc_pmids, pmc_pmcids=pmc_pmcids
             )
-        os.replace(partial, self.output_file)
         logger.info(
             f"pubmed versions: {len(files)} files, {int(repeated.sum())} PMIDs updated or deleted, "
             f"{len(pmc_pmcids)} PMC full texts to link"

@@ -171,7 +171,7 @@ def test_real_web_documents_with_injected_copies(tmp_path, shared_data):
 
 
 def test_word_shingles_hash_each_ngram_by_its_words_in_order():
-    from medcorpus.curation.dedup.near.pipeline import word_shingles
+    from medcorpus.curation.dedup.near.shingles import word_shingles
 
     first = word_shingles("the patient was febrile overnight".split(), 3)
     second = word_shingles("yesterday the patient was febrile".split(), 3)
@@ -221,8 +221,7 @@ def test_batched_signatures_equal_per_document_signatures():
     from datatrove.utils.hashing import HashConfig
 
     import medcorpus.curation.dedup.near.shingles as shingles_module
-    from medcorpus.curation.dedup.near.pipeline import word_shingles
-    from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes
+    from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes, word_shingles
 
     texts = [prose(seed, sentences=seed % 7) for seed in range(40)] + ["two words", "", "x " * 3000]
     words = [text.lower().replace(".", " ").split() for text in texts]

@@ -17,10 +17,9 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.logging import logger
 
-from medcorpus.curation.dedup.near.pipeline import INFO, docs_paths
+from medcorpus.curation.dedup.near.records import INFO_DTYPE, docs_paths
 from medcorpus.io.atomic import atomic_write_text
 
-INFO_DTYPE = np.dtype([("priority", "<u4"), ("length", "<u8"), ("offset", "<u8"), ("size", "<u4")])
 KEEP_RULES = ("priority", "longest", "shortest", "id")
 Node = tuple[int, int]  # (task rank, position of the document in that task's stream)
 
@@ -37,7 +36,6 @@ class _Docs:
     def _task(self, rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if rank not in self._tasks:
             info, ids, full = docs_paths(self.folder, rank)
-            assert INFO.size == INFO_DTYPE.itemsize
             self._tasks[rank] = (
                 np.memmap(info, dtype=INFO_DTYPE, mode="r") if info.stat().st_size else np.zeros(0, INFO_DTYPE),
                 np.memmap(ids, dtype=np.uint8, mode="r") if ids.stat().st_size else np.zeros(0, np.uint8),

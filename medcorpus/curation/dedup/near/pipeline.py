@@ -4,7 +4,7 @@ Four passes (see README, "Near-duplicate removal"):
 1. `NearDedupSignature` (one task per input shard): datatrove's MinHash signature, band by band, plus
    per task a fixed-size record per document (source priority, length, id) and its full signature.
 2. datatrove's `MinhashDedupBuckets` (one task per band): documents whose band of hashes is equal.
-3. `NearDedupCluster` (one task, `near_dedup_keep.py`): confirms candidate pairs by the estimated
+3. `NearDedupCluster` (one task, `clusters.py`): confirms candidate pairs by the estimated
    Jaccard similarity of their full signatures, joins them (union-find) and picks the copy to keep.
 4. `NearDedupFilter` (one task per input shard, same readers as pass 1): drops the other copies into
    `excluded/` with `filter_reason: near_duplicate`, `duplicate_of` and `near_dup_similarity`.
@@ -23,11 +23,8 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.hashing import HashConfig
 
-from medcorpus.curation.dedup.near.shingles import SpaceWords, word_shingles
-from medcorpus.curation.dedup.near.signature import INFO, NearDedupSignature, docs_paths
-
-__all__ = ["INFO", "NearDedupFilter", "NearDedupSignature", "SpaceWords", "docs_paths", "minhash_config"]
-__all__ += ["near_dedup_pipelines", "word_shingles"]
+from medcorpus.curation.dedup.near.clusters import NearDedupCluster
+from medcorpus.curation.dedup.near.signature import NearDedupSignature
 
 REASON = "near_duplicate"
 
@@ -86,8 +83,6 @@ def near_dedup_pipelines(
     tail: list[PipelineStep],
 ) -> list[tuple[list[PipelineStep], int]]:
     """The four passes as (steps, tasks); `readers()` must give identical readers for passes 1 and 4."""
-    from medcorpus.curation.dedup.near.clusters import NearDedupCluster
-
     config = minhash_config(params["ngram"], params["bands"], params["rows"])
     root = Path(work)
     signatures, docs, buckets, remove = (str(root / name) for name in ("signatures", "docs", "buckets", "remove"))

@@ -8,9 +8,7 @@ at least one shingle, sorted; per task, the `.info`, `.ids` and `.full` files th
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -18,18 +16,12 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignatur
 from datatrove.utils.typeshelper import StatHints
 
 from medcorpus.curation.dedup.exact import SourcePriority
+from medcorpus.curation.dedup.near.records import INFO, docs_paths
 from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes, simple_words, word_shingles
 from medcorpus.io.atomic import atomic_open
 
-INFO = struct.Struct("<IQQI")  # source priority, text length, offset and size of the id in the .ids file
 _BATCH_DOCS = 2048
 _BATCH_CHARS = 4_000_000
-
-
-def docs_paths(folder: str | Path, rank: int) -> tuple[Path, Path, Path]:
-    """The per-task files of pass 1: fixed-size records, ids, full signatures."""
-    base = Path(folder) / f"{rank:05d}"
-    return base.with_suffix(".info"), base.with_suffix(".ids"), base.with_suffix(".full")
 
 
 def batches(data: Iterable[Document]) -> Iterator[list[Document]]:

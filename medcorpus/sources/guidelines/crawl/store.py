@@ -21,7 +21,7 @@ from pathlib import Path
 
 from datatrove.utils.logging import logger
 
-from medcorpus.sources.download.remote_files import write_atomic
+from medcorpus.io.atomic import atomic_write_bytes
 
 INDEX_NAME = "index.jsonl"
 BODIES_NAME = "bodies"
@@ -80,7 +80,7 @@ def read_crawl_info(folder: str | Path) -> dict:
 
 def write_crawl_info(folder: str | Path, info: dict) -> None:
     """Write RAWDIR/crawl.json atomically (sorted keys, so the same info gives the same bytes)."""
-    write_atomic(Path(folder) / CRAWL_INFO_NAME, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(Path(folder) / CRAWL_INFO_NAME, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode())
 
 
 class RawStore:
@@ -142,7 +142,7 @@ class RawStore:
             path = self.folder / relative
             if not (path.is_file() and path.stat().st_size == len(body)):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(path, body)
+                atomic_write_bytes(path, body, unique=True)
             with open(self.index_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(asdict(entry), sort_keys=True, ensure_ascii=False) + "\n")
                 handle.flush()
