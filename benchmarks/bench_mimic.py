@@ -124,11 +124,12 @@ def split(path: Path, workers: int, work: str) -> dict:
 
 def stage(path: Path, workers: int, work: str) -> dict:
     from medcorpus.run.config import SourceConfig
+    from medcorpus.run.context import StageContext
     from medcorpus.run.executors import run_stages
     from medcorpus.run.stages import source_stage
 
     sources = {"mimic": SourceConfig(type="mimic", inputs=[str(path)])}
-    built = source_stage(sources, os.path.join(work, "out"), "parquet", workers, None)
+    built = source_stage(sources, StageContext(os.path.join(work, "out"), "parquet", workers))
     started = time.perf_counter()
     run_stages([built], "local", workers)
     return {"seconds": time.perf_counter() - started, "cores": workers}

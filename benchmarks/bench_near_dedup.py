@@ -22,6 +22,7 @@ from benchutil import DEFAULT_DATA, in_child
 
 from medcorpus.io.formats import make_reader, make_writer
 from medcorpus.run.config import NearDedupConfig
+from medcorpus.run.context import StageContext
 from medcorpus.run.executors import run_stages
 from medcorpus.run.stages import curation_stage
 from medcorpus.sources import reader_class
@@ -127,7 +128,7 @@ def write(folder: Path, docs) -> None:
 def run(inputs: Path, out: Path, settings: dict, tasks: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     params = NearDedupConfig(**settings).model_dump()
-    stage = curation_stage("near_dedup", params, [str(inputs)], str(out), "parquet", tasks, 0, None)
+    stage = curation_stage("near_dedup", params, [str(inputs)], StageContext(str(out), "parquet", tasks), 0)
     started = time.perf_counter()
     run_stages([stage], "local", tasks)
     seconds = time.perf_counter() - started

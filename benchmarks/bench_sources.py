@@ -31,11 +31,14 @@ def pubmed_reader(path: Path) -> dict:
 
 def pubmed_stage(path: Path) -> dict:
     from medcorpus.run.config import SourceConfig
+    from medcorpus.run.context import StageContext
     from medcorpus.run.executors import run_stages
     from medcorpus.run.stages import source_stage
 
     with tempfile.TemporaryDirectory() as out:
-        stage = source_stage({"pubmed": SourceConfig(type="pubmed", inputs=[str(path)])}, out, "parquet", 1, None)
+        stage = source_stage(
+            {"pubmed": SourceConfig(type="pubmed", inputs=[str(path)])}, StageContext(out, "parquet", 1)
+        )
         started = time.perf_counter()
         run_stages([stage], "local", 1)
         return {"seconds": time.perf_counter() - started}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+import click
+
 from medcorpus.train.model import PRESETS
 
 
@@ -81,3 +83,15 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+@click.command(
+    "train", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_command(args: tuple[str, ...]) -> None:
+    """Continued pretraining on shards with FSDP2 (run under torchrun; needs the train extra).
+
+    Example: torchrun --nproc-per-node 8 $(which medcorpus) train --shards out/shards --model ./llama --out ckpt
+    """
+    main(list(args))

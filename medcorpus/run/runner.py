@@ -8,6 +8,7 @@ from pathlib import Path
 
 from medcorpus.paths import expand_inputs
 from medcorpus.run.config import STEP_ORDER, ConfigError, RunConfig
+from medcorpus.run.context import StageContext
 from medcorpus.run.executors import check_executor, run_stages
 from medcorpus.run.inputs_record import prepare_inputs
 from medcorpus.run.manifest import ManifestWriter
@@ -47,16 +48,16 @@ def plan_run(config: RunConfig) -> list[Stage]:
     def folder(name: str) -> str:
         return str(root / "stages" / f"{len(stages) + 1:02d}_{name}")
 
-    stages.append(source_stage(config.sources, folder("sources"), config.format, tasks, counting))
+    def context(name: str) -> StageContext:
+        return StageContext(folder(name), config.format, tasks, counting)
+
+    stages.append(source_stage(config.sources, context("sources")))
     for step in STEP_ORDER:
         params = curation_params(config.curation, step)
         if params is not None:
-            stage = curation_stage(
-                step, params, [stages[-1].output], folder(step), config.format, tasks, config.seed, counting
-            )
-            stages.append(stage)
+            stages.append(curation_stage(step, params, [stages[-1].output], context(step), config.seed))
     tokenizer = config.tokenizer.load()
-    stages.append(tokenize_stage([stages[-1].output], folder("tokenize"), config.format, tasks, config.tokenizer))
+    stages.append(tokenize_stage([stages[-1].output], context("tokenize"), config.tokenizer))
     stages.append(
         mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed, tokenizer.vocab_size)
     )

@@ -1,7 +1,8 @@
 """Building stages: the same datatrove steps serve the per-stage CLI commands and config runs.
 
 A stage writes its documents to `<out>/<source>/<file>`, what it removed to `<out>/excluded/`,
-its counts to `<out>/stats/` and datatrove's logs to `<out>/logs/`.
+its counts to `<out>/stats/` and datatrove's logs to `<out>/logs/`; `StageContext` hands out
+the writers and counters for that layout.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from medcorpus.curation.decontam.decontaminator import Decontaminator
 from medcorpus.curation.dedup.exact import exact_dedup_steps
 from medcorpus.curation.language.filter import LanguageFilter
 from medcorpus.curation.quality.filter import QualityFilter
-from medcorpus.io.formats import make_reader, make_writer
 from medcorpus.run.config import CurationConfig, SourceConfig, TokenizerConfig
-from medcorpus.run.counts import StageCounter
+from medcorpus.run.context import StageContext
 from medcorpus.sources import reader_class
 from medcorpus.sources.mimic.split import MimicPartReader, MimicSplitter, csv_inputs
+
+Pipelines = list[tuple[list[PipelineStep], int]]
 
 
 @dataclass
@@ -29,82 +31,80 @@ class Stage:
 
     name: str
     output: str
-    pipelines: list[tuple[list[PipelineStep], int]] = field(default_factory=list)
+    pipelines: Pipelines = field(default_factory=list)
     kind: str = "documents"  # "documents", "shards" or "manifest"
 
 
-def _counter(out: str, tokenizer: TokenizerConfig | None, sub: str = "") -> StageCounter:
-    stats = str(Path(out) / "stats" / sub) if sub else str(Path(out) / "stats")
-    if tokenizer is None:
-        return StageCounter(stats)
-    return StageCounter(stats, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos)
-
-
-def source_stage(
-    sources: dict[str, SourceConfig], out: str, fmt: str, tasks: int, tokenizer: TokenizerConfig | None
-) -> Stage:
+def source_stage(sources: dict[str, SourceConfig], ctx: StageContext) -> Stage:
     """Read every configured source (one pipeline each) into intermediate documents.
 
     PubMed sources are read into `work/` first; once every source is read (PMC included),
     their update semantics and PMC links are resolved and the kept documents written out.
     """
-    stage = Stage("sources", out)
-    pmc_output = [str(Path(out) / "pmc")] if any(s.type == "pmc" for s in sources.values()) else []
-    resolutions: list[tuple[list[PipelineStep], int]] = []
+    stage = Stage("sources", ctx.out)
+    pmc_output = [ctx.path("pmc")] if any(s.type == "pmc" for s in sources.values()) else []
+    resolutions: Pipelines = []
     for name, source in sources.items():
         filename = "${source}/" + name + "_${rank}"
-        excluded = make_writer(str(Path(out) / "excluded"), fmt, filename)
-        reader = reader_class(source.type)(source.inputs, exclusion_writer=excluded, **source.options)
-        count = max(1, min(tasks, len(reader.files)))
-        tail = [_counter(out, tokenizer, name), make_writer(out, fmt, filename)]
+        reader = reader_class(source.type)(source.inputs, exclusion_writer=ctx.excluded(filename), **source.options)
+        count = max(1, min(ctx.tasks, len(reader.files)))
+        tail = ctx.tail(filename, sub=name)
         if source.type == "pubmed" and (reader.apply_updates or reader.drop_with_pmc_full_text):
-            from medcorpus.sources.pubmed.resolver import PubMedResolver
-            from medcorpus.sources.pubmed.updates import RESOLVED_FILE, ResolveVersions, VersionLedger
-
-            work = Path(out) / "work" / name
-            if reader.apply_updates:
-                reader.ledger = VersionLedger(str(work / "ledger"))
-            stage.pipelines.append(([reader, make_writer(str(work / "documents"), fmt, filename)], count))
-            pmc = pmc_output + reader.pmc_folders if reader.drop_with_pmc_full_text else []
-            resolved = str(work / RESOLVED_FILE)
-            dropped = make_writer(str(Path(out) / "excluded"), fmt, "${source}/" + name + "_resolved_${rank}")
-            resolutions.append(([ResolveVersions(str(work / "ledger"), resolved, pmc)], 1))
-            resolutions.append(
-                ([make_reader(str(work / "documents"), fmt), PubMedResolver(resolved, dropped), *tail], count)
-            )
+            stage.pipelines.append(pubmed_read(reader, name, ctx, count))
+            resolutions += pubmed_resolution(reader, name, ctx, count, pmc_output, tail)
         elif source.type == "mimic" and csv_inputs(reader.files):
-            files = [
-                _counter(out, tokenizer, name + "/files"),
-                make_writer(out, fmt, "${source}/" + name + "_files_${rank}"),
-            ]
-            stage.pipelines += mimic_pipelines(reader, name, source.options, out, fmt, tasks, tail, files)
+            stage.pipelines += mimic_pipelines(reader, name, source.options, ctx, tail)
         else:
             stage.pipelines.append(([reader, *tail], count))
     stage.pipelines += resolutions
     return stage
 
 
-def mimic_pipelines(
-    reader, name: str, options: dict, out: str, fmt: str, tasks: int, tail: list, files_tail: list
-) -> list[tuple[list[PipelineStep], int]]:
+def pubmed_read(reader, name: str, ctx: StageContext, count: int) -> tuple[list[PipelineStep], int]:
+    """PubMed with updates or PMC links, first pass: parse into `work/<name>/documents`, noting versions."""
+    from medcorpus.sources.pubmed.updates import VersionLedger
+
+    work = Path(ctx.path("work", name))
+    if reader.apply_updates:
+        reader.ledger = VersionLedger(str(work / "ledger"))
+    return [reader, ctx.writer("${source}/" + name + "_${rank}", folder=str(work / "documents"))], count
+
+
+def pubmed_resolution(reader, name: str, ctx: StageContext, count: int, pmc_output: list[str], tail: list) -> Pipelines:
+    """Once every source is read: settle each PMID's version and PMC link, then keep the winners."""
+    from medcorpus.sources.pubmed.resolver import PubMedResolver
+    from medcorpus.sources.pubmed.updates import RESOLVED_FILE, ResolveVersions
+
+    work = Path(ctx.path("work", name))
+    pmc = pmc_output + reader.pmc_folders if reader.drop_with_pmc_full_text else []
+    resolved = str(work / RESOLVED_FILE)
+    dropped = ctx.excluded("${source}/" + name + "_resolved_${rank}")
+    return [
+        ([ResolveVersions(str(work / "ledger"), resolved, pmc)], 1),
+        ([ctx.reader(str(work / "documents")), PubMedResolver(resolved, dropped), *tail], count),
+    ]
+
+
+def mimic_pipelines(reader, name: str, options: dict, ctx: StageContext, tail: list) -> Pipelines:
     """MIMIC CSVs: a splitting pass (one task per file) into Parquet parts, then `tasks` tasks read the parts.
 
-    MIMIC-CXR reports and zips are read per file, as before, ending in `files_tail`.
+    MIMIC-CXR reports and zips are read per file, as before, into `<name>_files_<rank>`.
     """
     split = csv_inputs(reader.files)
-    parts = str(Path(out) / "work" / name / "parts")
+    parts = ctx.path("work", name, "parts")
 
     def excluded(kind: str) -> PipelineStep:
-        return make_writer(str(Path(out) / "excluded"), fmt, "${source}/" + name + f"_{kind}_" + "${rank}")
+        return ctx.excluded("${source}/" + name + f"_{kind}_" + "${rank}")
 
     pipelines = [
         ([MimicSplitter(split, parts, excluded("split"), **options)], len(split)),
-        ([MimicPartReader(parts, len(split), excluded("parts")), *tail], tasks),
+        ([MimicPartReader(parts, len(split), excluded("parts")), *tail], ctx.tasks),
     ]
     others = [path for path in reader.files if path not in split]
     if others:
         reader.files = others
-        pipelines.append(([reader, *files_tail], max(1, min(tasks, len(others)))))
+        files_tail = ctx.tail("${source}/" + name + "_files_${rank}", sub=name + "/files")
+        pipelines.append(([reader, *files_tail], max(1, min(ctx.tasks, len(others)))))
     return pipelines
 
 
@@ -125,41 +125,32 @@ def curation_filter(step: str, params: dict, seed: int, excluded) -> PipelineSte
     raise ValueError(f"unknown curation step {step!r}")
 
 
-def curation_stage(
-    step: str,
-    params: dict,
-    inputs: list[str],
-    out: str,
-    fmt: str,
-    tasks: int,
-    seed: int,
-    tokenizer: TokenizerConfig | None,
-) -> Stage:
-    """One curation step over intermediate folders `inputs`, written to `out`."""
+def curation_stage(step: str, params: dict, inputs: list[str], ctx: StageContext, seed: int) -> Stage:
+    """One curation step over intermediate folders `inputs`, written to the context's folder."""
 
     def readers() -> list[PipelineStep]:
-        return [make_reader(folder, fmt) for folder in inputs]
+        return [ctx.reader(folder) for folder in inputs]
 
-    excluded = make_writer(str(Path(out) / "excluded"), fmt, reason="exact_duplicate" if step == "dedup" else step)
-    tail = [_counter(out, tokenizer), make_writer(out, fmt)]
+    excluded = ctx.excluded(reason="exact_duplicate" if step == "dedup" else step)
+    tail, tasks = ctx.tail(), ctx.tasks
     if step == "dedup":
-        work = Path(out) / "work"
         signature, find, drop = exact_dedup_steps(
-            str(work / "signatures"), str(work / "duplicates"), **params, exclusion_writer=excluded
+            ctx.path("work", "signatures"), ctx.path("work", "duplicates"), **params, exclusion_writer=excluded
         )
-        return Stage(step, out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])
+        return Stage(step, ctx.out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])
     if step == "near_dedup":
         from medcorpus.curation.dedup.near.pipeline import near_dedup_pipelines
 
-        return Stage(step, out, near_dedup_pipelines(readers, str(Path(out) / "work"), params, tasks, excluded, tail))
+        return Stage(step, ctx.out, near_dedup_pipelines(readers, ctx.path("work"), params, tasks, excluded, tail))
     if step == "clean" and params.get("boilerplate"):
         from medcorpus.curation.clean.boilerplate import boilerplate_pipelines
 
         cleaner = curation_filter(step, params, seed, excluded)
-        return Stage(step, out, boilerplate_pipelines(readers, cleaner, out, fmt, params["boilerplate"], tasks, tail))
-    if step == "decontam" and tokenizer is not None:
-        params = params | {"tokenizer": tokenizer.name}  # tokens of the documents each benchmark hit
-    return Stage(step, out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
+        pipelines = boilerplate_pipelines(readers, cleaner, ctx.out, ctx.fmt, params["boilerplate"], tasks, tail)
+        return Stage(step, ctx.out, pipelines)
+    if step == "decontam" and ctx.tokenizer is not None:
+        params = params | {"tokenizer": ctx.tokenizer.name}  # tokens of the documents each benchmark hit
+    return Stage(step, ctx.out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
 
 
 def curation_params(curation: CurationConfig, step: str) -> dict | None:
@@ -168,22 +159,14 @@ def curation_params(curation: CurationConfig, step: str) -> dict | None:
     return None if settings is None else settings.model_dump()
 
 
-def tokenize_stage(inputs: list[str], out: str, fmt: str, tasks: int, tokenizer: TokenizerConfig) -> Stage:
-    """Tokenize documents into Megatron shards with per-document provenance."""
+def tokenize_stage(inputs: list[str], ctx: StageContext, tokenizer: TokenizerConfig) -> Stage:
+    """Tokenize documents into Megatron shards with per-document provenance (the tokenizer is the stage's own)."""
     from medcorpus.tokenize.step import ShardTokenizer
 
-    steps = [make_reader(folder, fmt) for folder in inputs]
-    steps.append(
-        ShardTokenizer(
-            out,
-            tokenizer.name,
-            tokenizer.add_bos,
-            tokenizer.add_eos,
-            eod_id=tokenizer.eod_id,
-            eod_token=tokenizer.eod_token,
-        )
-    )
-    return Stage("tokenize", out, [(steps, tasks)], kind="shards")
+    steps: list[PipelineStep] = [ctx.reader(folder) for folder in inputs]
+    layout = {"eod_id": tokenizer.eod_id, "eod_token": tokenizer.eod_token}
+    steps.append(ShardTokenizer(ctx.out, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos, **layout))
+    return Stage("tokenize", ctx.out, [(steps, ctx.tasks)], kind="shards")
 
 
 def mix_stage(inputs: list[str], out: str, mix: dict, seed: int, vocab_size: int) -> Stage:

@@ -115,7 +115,7 @@ def test_remove_stale_temps(tmp_path):
 
 
 def cli(args: list[str], preexec=None, script: str | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "medcorpus.cli.main", *args]
+    command = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "medcorpus", *args]
     env = os.environ | {"CI": "1"}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, preexec_fn=preexec, env=env)
 

@@ -46,7 +46,7 @@ def small_config(path: Path) -> Path:
 
 
 def command(config: Path, out: Path, resume: bool = False) -> list[str]:
-    args = [sys.executable, "-m", "medcorpus.cli.main", "run", str(config), "-o", str(out)]
+    args = [sys.executable, "-m", "medcorpus", "run", str(config), "-o", str(out)]
     return args + ["--resume"] if resume else args
 
 
@@ -207,6 +207,6 @@ def test_resume_refuses_changed_inputs(tmp_path):
     assert "Traceback" not in result.stderr
     assert not (run / "stages" / "01_sources").exists()  # nothing ran
     verify = subprocess.run(
-        [sys.executable, "-m", "medcorpus.cli.main", "manifest", "verify", str(run)], capture_output=True, text=True
+        [sys.executable, "-m", "medcorpus", "manifest", "verify", str(run)], capture_output=True, text=True
     )
     assert verify.returncode == 1 and f"input changed: {sample}" in verify.stderr

@@ -149,7 +149,7 @@ def test_every_reader_survives_the_hostile_corpus(corpus, name):
 
 
 def test_tar_links_and_climbing_members_are_rejected_one_by_one(corpus):
-    from helpers import read_all
+    from support.helpers import read_all
 
     from medcorpus.sources.pmc.reader import PMCReader
 
@@ -182,7 +182,7 @@ def test_a_run_over_the_hostile_corpus_counts_every_bad_file(corpus):
     path.write_text(yaml.safe_dump(config))
     try:
         done = subprocess.run(
-            [PYTHON, "-m", "medcorpus.cli.main", "run", str(path)],
+            [PYTHON, "-m", "medcorpus", "run", str(path)],
             cwd=root / "cwd",
             capture_output=True,
             text=True,
@@ -252,9 +252,10 @@ def test_byte_ranges_cut_anywhere_in_a_line(tmp_path):
 
 
 def test_one_big_csv_and_one_big_jsonl_are_shared_by_four_tasks(tmp_path):
-    from hostile import PARAGRAPH, _csv, _note
+    from support.hostile import PARAGRAPH, _csv, _note
 
     from medcorpus.run.config import SourceConfig
+    from medcorpus.run.context import StageContext
     from medcorpus.run.executors import run_stages
     from medcorpus.run.stages import source_stage
 
@@ -267,7 +268,7 @@ def test_one_big_csv_and_one_big_jsonl_are_shared_by_four_tasks(tmp_path):
         ),
     }
     out = tmp_path / "out"
-    stage = source_stage(sources, str(out), "parquet", 4, None)
+    stage = source_stage(sources, StageContext(str(out), "parquet", 4))
     stage.pipelines[0][0][0].part_rows = 40  # the MIMIC splitting pass: ten parts of the one CSV
     assert [tasks for _, tasks in stage.pipelines] == [1, 4, 4]
     run_stages([stage], "local", 4)

@@ -18,6 +18,7 @@ from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
 from medcorpus.curation.clean.cleaner import TextCleaner, normalise_whitespace
 from medcorpus.curation.clean.mojibake import fix_mojibake
 from medcorpus.run.config import CleanConfig, ConfigError, CurationConfig, SourceConfig
+from medcorpus.run.context import StageContext
 from medcorpus.run.executors import run_stages
 from medcorpus.run.stages import curation_params, curation_stage, source_stage
 from medcorpus.run.step_counts import read_step_counts
@@ -161,9 +162,11 @@ def test_clean_config_boilerplate_option():
 def test_clean_stage_on_real_guideline_pages_counts_every_rule(shared_data, tmp_path):
     pages = shared_data / "guidelines/html/ngc_guideline_gov_2018"
     sources = {"ngc": SourceConfig(type="guidelines", inputs=[str(pages)], options={"site": "ngc"})}
-    read = source_stage(sources, str(tmp_path / "src"), "parquet", 2, None)
+    read = source_stage(sources, StageContext(str(tmp_path / "src"), "parquet", 2))
     params = CleanConfig(boilerplate={"min_documents": 5}).model_dump()
-    stage = curation_stage("clean", params, [str(tmp_path / "src")], str(tmp_path / "clean"), "parquet", 2, 1, None)
+    stage = curation_stage(
+        "clean", params, [str(tmp_path / "src")], StageContext(str(tmp_path / "clean"), "parquet", 2), 1
+    )
     assert [tasks for _, tasks in stage.pipelines] == [2, 1, 2]
     run_stages([read, stage], "local", 2)
     texts = [row["text"] for path in sorted((tmp_path / "clean").glob("guidelines/*.parquet"))

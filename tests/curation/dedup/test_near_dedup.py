@@ -12,6 +12,7 @@ from medcorpus.cli.main import main
 from medcorpus.documents import make_document
 from medcorpus.io.formats import make_reader, make_writer
 from medcorpus.run.config import STEP_ORDER, ConfigError, NearDedupConfig, validate
+from medcorpus.run.context import StageContext
 from medcorpus.run.executors import run_stages
 from medcorpus.run.stages import curation_stage
 
@@ -55,7 +56,7 @@ def run_near_dedup(tmp_path, docs, tasks: int = 1, **settings) -> tuple[list, li
     write_docs(tmp_path / "in", docs)
     out = tmp_path / f"out{tasks}"
     params = NearDedupConfig(**settings).model_dump()
-    stage = curation_stage("near_dedup", params, [str(tmp_path / "in")], str(out), "parquet", tasks, 0, None)
+    stage = curation_stage("near_dedup", params, [str(tmp_path / "in")], StageContext(str(out), "parquet", tasks), 0)
     run_stages([stage], "local", tasks)
 
     def read(folder):

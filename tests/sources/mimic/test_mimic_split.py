@@ -16,6 +16,7 @@ from support.helpers import read_all
 from support.paths import SAMPLES
 
 from medcorpus.run.config import SourceConfig
+from medcorpus.run.context import StageContext
 from medcorpus.run.counts import read_exclusions
 from medcorpus.run.executors import run_stages
 from medcorpus.run.stages import source_stage
@@ -57,7 +58,8 @@ def noteevents(path: Path, count: int, huge: int | None = None) -> Path:
 def run_split(inputs: list[str], out: Path, workers: int, part_rows: int = 40, **options) -> list:
     """Run the source stage as a config run does; the documents written, sorted by id."""
     stage = source_stage(
-        {"mimic": SourceConfig(type="mimic", inputs=inputs, options=options)}, str(out), "parquet", workers, None
+        {"mimic": SourceConfig(type="mimic", inputs=inputs, options=options)},
+        StageContext(str(out), "parquet", workers),
     )
     splitter = stage.pipelines[0][0][0]
     assert isinstance(splitter, MimicSplitter)

@@ -14,6 +14,7 @@ from test_sources_pubmed import LONG, citation, write_set
 
 from medcorpus.paths import InputError
 from medcorpus.run.config import SourceConfig
+from medcorpus.run.context import StageContext
 from medcorpus.run.counts import read_exclusions
 from medcorpus.run.executors import run_stages
 from medcorpus.run.stages import source_stage
@@ -139,7 +140,7 @@ def read_output(folder: Path) -> dict[str, object]:
 
 
 def run_sources(out: Path, sources: dict[str, SourceConfig], workers: int = 2) -> dict:
-    stage = source_stage(sources, str(out), "parquet", workers, None)
+    stage = source_stage(sources, StageContext(str(out), "parquet", workers))
     run_stages([stage], "local", workers)
     return read_output(out)
 
@@ -171,7 +172,7 @@ def test_updates_off_keeps_every_version(tmp_path):
     write_set(tmp_path / "pubmed25n0002.xml", citation("1", abstract=LONG + " Revised."), deletion("2"))
     options = {"apply_updates": False}
     stage = source_stage(
-        {"p": SourceConfig(type="pubmed", inputs=[str(tmp_path)], options=options)}, "x", "parquet", 1, None
+        {"p": SourceConfig(type="pubmed", inputs=[str(tmp_path)], options=options)}, StageContext("x", "parquet", 1)
     )
     assert len(stage.pipelines) == 3  # read, then only the PMC link (nothing to link here)
     docs, _ = read_all(PubMedReader([str(tmp_path)], apply_updates=False))
@@ -203,7 +204,8 @@ def test_pmc_folders_link_a_separate_pmc_run(tmp_path):
     run_stages(
         [
             source_stage(
-                {"pmc": SourceConfig(type="pmc", inputs=[str(SAMPLES / "pmc")])}, str(pmc_out), "parquet", 1, None
+                {"pmc": SourceConfig(type="pmc", inputs=[str(SAMPLES / "pmc")])},
+                StageContext(str(pmc_out), "parquet", 1),
             )
         ]
     )
@@ -215,7 +217,7 @@ def test_pmc_folders_link_a_separate_pmc_run(tmp_path):
 
 
 def test_reads_baseline_files_from_an_http_url(tmp_path):
-    from http_fixture import serve
+    from support.http_fixture import serve
 
     sample = (SAMPLES / "pubmed" / "sample_pubmed.xml").read_bytes()
     (tmp_path / "pubmed25n0001.xml.gz").write_bytes(gzip.compress(sample))
