@@ -109,7 +109,7 @@ class ManifestWriter(PipelineStep):
     """Writes `manifest.json` in `root` once every stage has run (a single task)."""
 
     type = "🧾 - MANIFEST"
-    name = "manifest"
+    name = "manifest writer"
 
     def __init__(
         self,

@@ -65,7 +65,7 @@ class GeneralReader(SourceReader):
     `empty_file`, and reading goes on. `split_bytes` (0: never split) sets the byte ranges above.
     """
 
-    name = "🌐 General"
+    name = "general reader"
     source = "general"
     category = "general"
     suffixes = (".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json")

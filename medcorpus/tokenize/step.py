@@ -32,7 +32,7 @@ class ShardTokenizer(PipelineStep):
     one call (in a background thread, overlapping with reading and writing) and written as one flat array.
     """
 
-    name = "🔢 Megatron shards"
+    name = "Megatron shard writer"
     type = "🔢 - TOKENIZER"
 
     def __init__(

@@ -103,7 +103,7 @@ def test_report_figures_equal_the_manifest(demo_run):
         assert lengths[source][0] == str(row["available_documents"])
         assert lengths[source][-1] == str(row["available_tokens"])
 
-    deid = {k[len("deid_") :]: v for k, v in stages["deid"]["steps"]["🩺 De-identify"].items()}
+    deid = {k[len("deid_") :]: v for k, v in stages["deid"]["steps"]["de-identifier"].items()}
     deid = {k: str(v) for k, v in deid.items() if k not in ("documents", "skipped")}
     assert {k: v[0] for k, v in by_key(tables["deid-counts"]).items()} == deid and deid
     hits = {k: str(v["documents"]) for k, v in stages["decontam"]["benchmarks"].items()}

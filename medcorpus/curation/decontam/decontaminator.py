@@ -119,7 +119,7 @@ class Decontaminator(BaseFilter):
     """
 
     type = "🧪 - DECONTAM"
-    name = "decontamination"
+    name = "benchmark decontamination"
 
     def __init__(
         self,

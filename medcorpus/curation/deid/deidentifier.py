@@ -112,8 +112,8 @@ class Deidentifier(PipelineStep):
     (``[NAME]``, ...) or ``surrogates``: consistent realistic stand-ins drawn with `seed` (see `phi_surrogates`).
     """
 
-    name = "🩺 De-identify"
-    type = "✂️ - CURATION"
+    name = "de-identifier"
+    type = "🩺 - DEID"
 
     def __init__(
         self,

@@ -27,7 +27,8 @@ class LanguageFilter(BaseFilter):
     `max_chars` characters are examined, which is plenty and bounds the cost of long papers.
     """
 
-    name = "🌍 language (langdetect)"
+    type = "🌍 - LANGUAGE"
+    name = "language filter"  # with the backend added per instance
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class LanguageFilter(BaseFilter):
         backend: str = "langdetect",
         exclusion_writer: DiskWriter | None = None,
     ):
+        self.name = f"language filter ({backend})"  # before datatrove names the step's stats after it
         super().__init__(exclusion_writer, batch_size=256)
         if backend not in BACKENDS:
             raise ValueError(f"lang backend must be one of {BACKENDS}, not {backend!r}")

@@ -193,7 +193,8 @@ class QualityFilter(BaseFilter):
     the reason and the value.
     """
 
-    name = "🥇 quality"
+    type = "🥇 - QUALITY"
+    name = "quality filter"
 
     def __init__(
         self, profiles: dict[str, dict] | None = None, exclusion_writer: DiskWriter | None = None, batch_size: int = 512

@@ -63,7 +63,7 @@ class GuidelineReader(SourceReader):
     `pdf_timeout_s` seconds and `pdf_memory_mb` MB more address space (0 and 0: in-process).
     """
 
-    name = "🩺 Guidelines"
+    name = "guideline reader"
     source = "guidelines"
     category = "biomedical"
     suffixes = (".html", ".htm", ".pdf", INDEX_NAME)

@@ -140,7 +140,7 @@ def note_document(layout: str, fields: dict[str, str]) -> Document:
 class MimicReader(SourceReader):
     """Reads MIMIC-III, MIMIC-IV-Note and MIMIC-CXR note files into one document per note."""
 
-    name = "🏥 MIMIC"
+    name = "MIMIC reader"
     source = "mimic"
     category = "clinical"
     suffixes = (".csv", ".csv.gz", ".txt", ".zip")

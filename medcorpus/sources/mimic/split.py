@@ -77,7 +77,7 @@ class _PartWriter:
 class MimicSplitter(MimicReader):
     """Splitting pass: each CSV input (one per task) becomes row-group-sized Parquet parts of kept notes."""
 
-    name = "🏥 MIMIC split"
+    name = "MIMIC CSV splitter"
 
     def __init__(
         self,
@@ -113,7 +113,7 @@ class MimicSplitter(MimicReader):
 class MimicPartReader(MimicReader):
     """Reading pass: documents from the parts of the first `files` split inputs; a task reads every Nth part."""
 
-    name = "🏥 MIMIC parts"
+    name = "MIMIC part reader"
 
     def __init__(
         self,

@@ -82,7 +82,7 @@ class PMCReader(SourceReader):
     all). A list option may be given as a comma-separated string.
     """
 
-    name = "📚 PMC"
+    name = "PMC reader"
     source = "pmc"
     category = "biomedical"
     suffixes = (".nxml", ".xml", ".tar.gz", ".tgz")

@@ -97,7 +97,7 @@ def _book_id(element: etree._Element) -> str | None:
 class PubMedReader(SourceReader):
     """Reads PubMed citation XML into one document per article with an abstract."""
 
-    name = "🧬 PubMed"
+    name = "PubMed reader"
     source = "pubmed"
     category = "biomedical"
     suffixes = (".xml", ".xml.gz")

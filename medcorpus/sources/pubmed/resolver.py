@@ -23,7 +23,8 @@ class PubMedResolver(BaseFilter):
     DeleteCitation names it) and "pmc_full_text" (PMC's full text of the article is in the run).
     """
 
-    name = "🧬 PubMed resolve"
+    type = "🔗 - LINK"
+    name = "PubMed version resolver"
 
     def __init__(self, resolved_file: str, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)

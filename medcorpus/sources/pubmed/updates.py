@@ -110,7 +110,7 @@ def _metadata_rows(path: Path):
 class ResolveVersions(PipelineStep):
     """Reduces the version ledger and the PMC ids to the decisions `PubMedResolver` applies (one task)."""
 
-    name = "🧬 PubMed versions"
+    name = "PubMed version ledger"
     type = "🔗 - LINK"
 
     def __init__(self, ledger_folder: str, output_file: str, pmc_folders: list[str] | None = None):

@@ -179,3 +179,10 @@ def test_batched_trials_fall_back_when_the_drawn_stream_runs_out(monkeypatch):
         langdetect_batch._gauss_table.cache_clear()
     monkeypatch.setattr(langdetect_batch, "_stream_reading_holds", lambda: False)
     assert langdetect_batch.detect_many(exact_langdetect(), texts, 4) == langdetect_answers(texts, 4)
+
+
+@pytest.mark.parametrize("backend", ["langdetect", "fasttext"])
+def test_step_name_says_which_backend_runs(backend):
+    step = LanguageFilter(backend=backend)
+    assert step.name == f"language filter ({backend})" and str(step) == f"🌍 - LANGUAGE: language filter ({backend})"
+    assert step.stats.name == str(step)  # datatrove's stats (and so the manifest's step counts) carry that name

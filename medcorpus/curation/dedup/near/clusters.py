@@ -73,7 +73,7 @@ class NearDedupCluster(PipelineStep):
     """
 
     type = "🫂 - DEDUP"
-    name = "🎯 near-dup clusters"
+    name = "near-dup clusters"
 
     def __init__(
         self,

@@ -38,7 +38,7 @@ class NearDedupFilter(PipelineStep):
     """Drops the documents pass 3 listed for this task (by position in the task's stream)."""
 
     type = "🫂 - DEDUP"
-    name = "🎯 near-dup filter"
+    name = "near-dup filter"
 
     def __init__(self, remove_dir: str, exclusion_writer: DiskWriter | None = None):
         super().__init__()

@@ -102,7 +102,7 @@ class NearDedupSignature(MinhashDedupSignature):
     (datatrove's `skip_existing_sigs` is not supported: every run writes its files anew.)
     """
 
-    name = "🎯 near-dup signatures"
+    name = "near-dup signatures"
 
     def __init__(self, signatures_dir: str, docs_dir: str, config: MinhashConfig, priority: list[str]):
         super().__init__(signatures_dir, config=config, language=SpaceWords())
