@@ -1,14 +1,64 @@
-"""Site-specific listing rules of the adapters idsa, magic, mayo, nice, rch, spor, who, wikidoc."""
+"""Listing rules of single guideline adapters, beyond what the parametrised tests check for every site."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import string
 
-from support.snapshot_server import BASE
-from test_guideline_adapters_b import IDSA, SPOR
+from support.guideline_sites import IDSA, SPOR
+from support.snapshot_server import BASE, SNAPSHOTS
 
 from medcorpus.sources.guidelines.adapters import Listing, adapter_class
+
+
+def test_links_to_other_hosts_are_not_followed():
+    page = b"""<html><body><div class="aem-Grid">
+      <a class="adl-link" href="https://elsewhere.example/x/recommendations-by-topic/asthma.html">Elsewhere</a>
+      <a class="adl-link" href="https://elsewhere.example/x/all-clinical-recommendations/asthma.html">Elsewhere</a>
+      <a class="nav adl-link extra" href="/y/all-clinical-recommendations/copd.html">COPD</a>
+      <a href="/y/all-clinical-recommendations/no-class.html">Not an adl-link</a></div></body></html>"""
+    listing = adapter_class("aafp")(BASE).parse_listing(BASE + "index.html", page, "text/html")
+    assert listing.pages == [] and listing.documents == [BASE + "y/all-clinical-recommendations/copd.html"]
+
+
+def test_cma_keeps_full_texts_on_other_hosts_and_skips_choosing_wisely():
+    page = b"""<html><body>
+      <h5><a title="View fulltext guideline" href="https://www.canada.ca/en/guidance/asthma.html">Asthma</a></h5>
+      <h5><a title="View fulltext guideline" href="https://society.example/files/copd%20guideline.PDF">COPD</a></h5>
+      <h5><a title="View fulltext guideline" href="https://choosingwiselycanada.org/recommendations/x/">CW</a></h5>
+      <h5><a title="View fulltext guideline" href="ftp://old.example/file.pdf">FTP</a></h5>
+      <h5><a title="Details" href="/cpg/homepage/details/42">Details</a></h5>
+      <div class="pagination"><li><a href="https://other.example/page/2">2</a></li></div></body></html>"""
+    listing = adapter_class("cma")(BASE).parse_listing(BASE + "cpg/homepage", page, "text/html")
+    assert listing.pages == []
+    assert listing.documents == [
+        "https://www.canada.ca/en/guidance/asthma.html",
+        "https://society.example/files/copd%20guideline.PDF",
+    ]
+
+
+def test_guideline_central_sitemaps():
+    adapter = adapter_class("guideline_central")("http://mirror.test/gc")
+    urlset = b"""<?xml version="1.0" encoding="UTF-8"?>
+      <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+        <url><loc> https://guidelinecentral.com/guideline/77/ </loc></url>
+        <url><loc>guideline/78/</loc></url>
+        <url><loc>https://cdn.elsewhere.example/guideline/79/</loc></url>
+        <url><loc>https://www.guidelinecentral.com/guidelines/cardiology/</loc></url>
+      </urlset>"""
+    sitemap = "http://mirror.test/gc/sitemap-guidelines-3.xml"
+    for body in (urlset, gzip.compress(urlset, mtime=0)):  # a .xml.gz file served as is
+        listing = adapter.parse_listing(sitemap, body, "application/xml")
+        assert listing.pages == []
+        assert listing.documents == ["http://mirror.test/gc/guideline/77/", "http://mirror.test/gc/guideline/78/"]
+    index = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+        <sitemap><loc>https://www.guidelinecentral.com/sitemap-a.xml</loc></sitemap>
+        <sitemap><loc>https://www.guidelinecentral.com/sitemap-b.xml?page=2</loc></sitemap></sitemapindex>"""
+    listing = adapter.parse_listing("http://mirror.test/gc/sitemap.xml", index, "text/xml")
+    assert listing.pages == ["http://mirror.test/gc/sitemap-a.xml", "http://mirror.test/gc/sitemap-b.xml?page=2"]
+    html_page = (SNAPSHOTS / "guideline_central" / "guideline_4398.html").read_bytes()
+    assert adapter.parse_listing(sitemap, html_page, "text/html") == Listing()
 
 
 def test_mayo_lists_every_letter():
