@@ -109,7 +109,7 @@ class Deidentifier(PipelineStep):
     Documents of other categories pass through untouched. Counts per tag go to the step's stats
     (``deid_<TAG>``) and to ``metadata["deid"]`` as ``{tag: count}``; the replaced spans, in the input
     text's offsets, to ``metadata["phi_spans"]`` as ``[[start, end, tag], ...]``. `replace` is ``tags``
-    (``[NAME]``, ...) or ``surrogates``: consistent realistic stand-ins drawn with `seed` (see `phi_surrogates`).
+    (``[NAME]``, ...) or ``surrogates``: consistent realistic stand-ins drawn with `seed` (see `surrogates`).
     """
 
     name = "de-identifier"

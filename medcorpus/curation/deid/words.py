@@ -3,7 +3,7 @@
 Sources, all installed from PyPI or written here: scikit-learn's English stop words, TextBlob's lexicon
 (lower-case entries are common words, NNP entries proper nouns), Faker's lorem words and person-name lists
 of many Latin-script locales, the `english-words` package's web2 and GCIDE dictionaries (rare English words),
-Faker's US states and our clinical vocabulary (`phi_medical`). Nothing comes from an evaluation corpus.
+Faker's US states and our clinical vocabulary (`medical_words`). Nothing comes from an evaluation corpus.
 Each word gets one set of bit flags, computed once and cached.
 """
 

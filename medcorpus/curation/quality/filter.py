@@ -3,7 +3,7 @@
 datatrove's Gopher and FineWeb filters split words with spaCy (its English word tokenizer); these rules
 split on whitespace, which is all they need, and measure repetition as datatrove's `find_duplicates` and
 `find_all_duplicate` do, on those words. Documents are measured a batch at a time with numpy
-(`quality_counts`, `quality_ngrams`). The thresholds come from a
+(`counts.py`, `ngrams.py`). The thresholds come from a
 profile chosen per document: the profile named after the document's source, else its category, else
 "default". A threshold set to None switches its rule off.
 

@@ -19,7 +19,7 @@ member above the size bound), ``unknown_header`` (whole file). Note text never g
 same input file* (a CSV or a zip; first occurrence kept): deterministic whatever the number of tasks,
 since a file is always read whole, in order, by one task. Duplicates across files are left to the
 corpus-wide exact-dedup stage. CSV parsing and filtering (`csv_notes`) is shared by direct reading and
-the splitting pass of `mimic_split`; `note_document` turns a kept row into its document in both.
+the splitting pass of `split.py`; `note_document` turns a kept row into its document in both.
 """
 
 from __future__ import annotations

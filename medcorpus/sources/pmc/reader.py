@@ -11,7 +11,7 @@ where the float appears (floats kept in `floats-group` or back matter follow the
 cells, graphics, supplementary files, references, author and affiliation blocks, footnotes, and sections
 on acknowledgements, funding, competing interests, author contributions and supplementary material (by
 sec-type or title); citation and footnote markers are removed cleanly and formulas handled as set (see
-`pmc_citations`). Licenses are normalised to SPDX-like ids (`pmc_license`).
+`citations.py`). Licenses are normalised to SPDX-like ids (`license.py`).
 """
 
 from __future__ import annotations

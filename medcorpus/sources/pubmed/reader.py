@@ -1,7 +1,7 @@
 """PubMed/MEDLINE citations (`PubmedArticleSet` XML, plain or gzipped): title and abstract per article.
 
 Files are cut into records at the byte level and each record is parsed on its own
-(`xmlrecords`), so memory stays flat on a 174 MB baseline file and one malformed record is
+(`xml/records.py`), so memory stays flat on a 174 MB baseline file and one malformed record is
 skipped without losing the rest of the file. Text layout: the title, a blank line, then the
 abstract; a structured abstract keeps each section label as a heading on its own line
 ("BACKGROUND:") above its text, with a blank line between sections. A title NLM translated
@@ -15,7 +15,7 @@ written from its first `OtherAbstract` in a kept language. `article_languages` a
 languages of the full article.
 
 Update files: `DeleteCitation` PMIDs and records of PMIDs seen again are noted in a version
-ledger (when the stage gives one, see `pubmed_updates`); a later pass keeps only each PMID's
+ledger (when the stage gives one, see `updates.py`); a later pass keeps only each PMID's
 latest record.
 """
 
@@ -118,7 +118,7 @@ class PubMedReader(SourceReader):
     ):
         """`languages`: PubMed codes of the abstract languages to keep (None or empty keeps all).
         `exclude_publication_types` are matched case-insensitively. The last three options are
-        applied by the stage after reading (`pubmed_updates`): keep only each PMID's latest record
+        applied by the stage after reading (`updates.py`): keep only each PMID's latest record
         and honour DeleteCitation; drop abstracts whose full text PMC gives in the same run, or in
         `pmc_folders` (document folders written by `medcorpus sources pmc`). `guidelines_only` keeps
         only Practice Guideline and Guideline citations, as source "guidelines" (site "pubmed",

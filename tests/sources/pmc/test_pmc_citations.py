@@ -1,4 +1,4 @@
-"""Citation markers, footnote markers and formulas removed cleanly from PMC paragraphs (`pmc_citations`)."""
+"""Citation markers, footnote markers and formulas removed cleanly from PMC paragraphs (`sources/pmc/citations.py`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The place rules of `LocationDetector`, as a mixin of its per-note state (`phi_locations._Note`).
+"""The place rules of `LocationDetector`, as a mixin of its per-note state (`detector._Note`).
 
 Each method looks at the words around one cue word of the note (a facility word, a name opener, a place
 preposition, a ward, a town, a company cue, a state after a comma) and adds `(start, end, tag)` spans.

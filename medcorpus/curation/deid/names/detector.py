@@ -5,7 +5,7 @@ token indices. Cues: titles (``Dr. X``, ``Mrs X``), kinship and role words (``pt
 Ann``, ``spoke with X``), credentials and verbs after a name (``X Y, RN``, ``Z (resident)``, ``X aware``),
 initials (``N. Grandone``), known first names followed by a surname, and known names that are no English or
 clinical word. An unknown capitalised word needs a second signal (a name next to it). Single letters are names
-only as initials next to a name. Word rules (shapes, misspellings, strengths) live in `phi_name_rules`.
+only as initials next to a name. Word rules (shapes, misspellings, strengths) live in `lexicon`.
 """
 
 from __future__ import annotations

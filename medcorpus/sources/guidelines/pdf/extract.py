@@ -1,7 +1,7 @@
 """Text of a guideline PDF with pymupdf: reading order, paragraphs, headings, repaired hyphenation.
 
-Layout (running headers, page numbers, columns) is handled in `pdf_layout`, tables and tables of
-contents in `pdf_tables`. Here rows are re-joined into paragraphs, a hyphen at a line end is removed
+Layout (running headers, page numbers, columns) is handled in `layout.py`, tables and tables of
+contents in `tables.py`. Here rows are re-joined into paragraphs, a hyphen at a line end is removed
 only when the document's own vocabulary says it was a line-break hyphen, and short unpunctuated
 paragraphs set apart from the body text become Markdown headings: `#` for type at least 1.35 times the
 body size, `##` for type at least a point larger, `###` for body-size type in bold or in another
