@@ -10,14 +10,13 @@ only after its whole pipeline (these writers' checks included) has finished.
 from __future__ import annotations
 
 import gzip
-import os
 from abc import abstractmethod
 from collections import Counter
 from typing import IO
 
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
-from medcorpus.io.atomic import final_name, fsync_dir, fsync_file, remove_quietly, temp_name, with_path
+from medcorpus.io.atomic import final_name, publish, remove_quietly, temp_name, with_path
 
 
 class IncompleteWriteError(OSError):
@@ -90,10 +89,7 @@ class AtomicFilesMixin:
             if found != rows:
                 raise IncompleteWriteError(0, f"wrote {rows} rows but read back {found}", self._local(final))
             if self._is_local():
-                path = self._local(temp)
-                fsync_file(path)
-                os.replace(path, self._local(final))
-                fsync_dir(os.path.dirname(self._local(final)))
+                publish(self._local(temp), self._local(final))
             else:
                 self.output_folder.mv(temp, final)
         except IncompleteWriteError:
