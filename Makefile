@@ -34,7 +34,7 @@ test-fast: $(VENV)/.installed-dev
 # A one-node Slurm cluster on this machine (root: installs Debian's slurm and munge), then the Slurm test.
 test-slurm: $(VENV)/.installed-dev
 	scripts/slurm_one_node.sh
-	$(BIN)/pytest -q -ra tests/test_slurm.py
+	$(BIN)/pytest -q -ra tests/run/test_slurm.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check medcorpus tests benchmarks

@@ -12,7 +12,7 @@ sampled n-gram's profile, one Python float at a time. Here:
 
 The profiles and their language order come from langdetect's own factory; the text preparation (URL and e-mail
 removal, Vietnamese normalisation, character normalisation) calls langdetect's own functions.
-`tests/test_language_backends.py` checks equality with langdetect on real documents and on edge cases.
+`tests/curation/language/test_language_backends.py` checks equality with langdetect on real documents and on edge cases.
 """
 
 from __future__ import annotations
