@@ -16,8 +16,8 @@ import medcorpus
 from medcorpus.curation.decontam.decontaminator import benchmark_report
 from medcorpus.io.atomic import atomic_write_text
 from medcorpus.io.hashing import describe_files, file_change, sha256_file
+from medcorpus.io.step_stats import read_step_counts
 from medcorpus.run.counts import read_counts, read_exclusions
-from medcorpus.run.step_counts import read_step_counts
 
 MANIFEST = "manifest.json"
 PACKAGES = (

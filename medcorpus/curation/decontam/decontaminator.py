@@ -19,7 +19,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.decontam.benchmarks import BenchmarkItem, load_items, resolve_benchmarks
-from medcorpus.run.step_counts import read_step_counts
+from medcorpus.io.step_stats import read_step_counts
 
 _TOKEN = re.compile(r"[^\W_]+")
 _PRIME = np.uint64(0x100000001B3)

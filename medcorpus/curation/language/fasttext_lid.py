@@ -6,8 +6,9 @@ and ">"), scored down a hierarchical-softmax tree. Most of the time of `fasttext
 those rows again for every token. Here the quantised input matrix is decoded once, each distinct token's
 rows are found once (for all new tokens of a batch of texts together) and summed, and a batch's
 averages and tree walks are numpy operations, in float32 as in fastText. The labels are fastText's; the
-probabilities differ from fastText's float32 sums by about 1e-6 at most. `tests/curation/language/test_language_backends.py`
-checks both against the `fasttext` package on real documents and edge cases.
+probabilities differ from fastText's float32 sums by about 1e-6 at most.
+`tests/curation/language/test_language_backends.py` checks both against the `fasttext` package on real
+documents and edge cases.
 
 The model file format (version 12, quantised input, dense output) is read here; see fastText's
 `FastText::loadModel`, `Dictionary::load`, `QuantMatrix::load` and `ProductQuantizer::load`.

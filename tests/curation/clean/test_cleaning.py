@@ -17,11 +17,11 @@ from medcorpus.curation.clean.boilerplate import BoilerplateCounter, Boilerplate
 from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
 from medcorpus.curation.clean.cleaner import TextCleaner, normalise_whitespace
 from medcorpus.curation.clean.mojibake import fix_mojibake
+from medcorpus.io.step_stats import read_step_counts
 from medcorpus.run.config import CleanConfig, ConfigError, CurationConfig, SourceConfig
 from medcorpus.run.context import StageContext
 from medcorpus.run.executors import run_stages
 from medcorpus.run.stages import curation_params, curation_stage, source_stage
-from medcorpus.run.step_counts import read_step_counts
 
 
 def doc(text: str, source: str = "guidelines", n: int = 0) -> Document:
