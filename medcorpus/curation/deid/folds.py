@@ -1,0 +1,57 @@
+"""Patient-grouped folds of a PhysioNet-format gold corpus, and the lock-box that no development may see.
+
+Notes of one patient share names, places and dates, so a detector scored on a patient it was built
+from looks better than it is. Every split here is by patient: `assign_folds` deals patients (largest
+first, in a seeded order) to the fold with the fewest notes so far, which balances the folds' sizes
+and depends only on the patient ids, their note counts and the seed.
+
+The lock-box (`lockbox_patients.json`, beside this file) is one fold of the PhysioNet dev corpus,
+chosen that way before any detector was trained or rule written against the split: its notes are
+left out of development and cross-validation, and scored once, at the end of a piece of work
+(`medcorpus eval deid --lockbox`). The rule detector that predates the split was written from every
+dev note, lock-box included, so for it the lock-box is not unseen; for anything built since, it is.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+LOCKBOX_FILE = Path(__file__).with_name("lockbox_patients.json")
+_HEADER = re.compile(rb"START_OF_RECORD=(\d+)\|\|\|\|(\d+)\|\|\|\|")
+
+
+def note_counts(folder: str | Path) -> dict[int, int]:
+    """Notes per patient of the corpus in `folder`, read from the record headers of `id.text` only."""
+    counts = Counter(int(m[1]) for m in _HEADER.finditer((Path(folder) / "id.text").read_bytes()))
+    return dict(sorted(counts.items()))
+
+
+def assign_folds(counts: dict[int, int], k: int, seed: int) -> dict[int, int]:
+    """Patient -> fold in 0..k-1: a seeded shuffle, then largest patients first onto the lightest fold."""
+    if k < 2:
+        raise ValueError(f"need at least 2 folds, got {k}")
+    if len(counts) < k:
+        raise ValueError(f"{len(counts)} patients cannot fill {k} folds")
+    order = sorted(counts)
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda patient: -counts[patient])  # stable: equal sizes keep the shuffled order
+    load, folds = [0] * k, {}
+    for patient in order:
+        fold = min(range(k), key=lambda i: (load[i], i))
+        folds[patient] = fold
+        load[fold] += counts[patient]
+    return dict(sorted(folds.items()))
+
+
+def lockbox() -> dict:
+    """The recorded lock-box: corpus, seed, number of folds it is one of, and its patient ids."""
+    return json.loads(LOCKBOX_FILE.read_text())
+
+
+def lockbox_patients() -> frozenset[int]:
+    """Patient ids of the lock-box fold."""
+    return frozenset(lockbox()["patients"])
