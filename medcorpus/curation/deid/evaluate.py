@@ -22,6 +22,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 NoteKey = tuple[int, int]
 _WARM_UP = "Pt transferred from Towson to GH on 3/4/2101. Dr. Ann Lee aware; wife Mary called 617-555-0142."
 Spans = list[tuple[int, int, str]]
+Predict = Callable[[NoteKey, str], Spans]
+Build = Callable[[dict[NoteKey, str], dict[NoteKey, list["GoldSpan"]]], Predict]
 
 
 @dataclass(frozen=True)
@@ -132,32 +134,31 @@ def score_note(text: str, gold: Iterable[GoldSpan], predicted: Spans, totals: Co
             totals["correct"] += predicted_here
 
 
-def evaluate(
-    folder: str | Path,
-    find: Callable[[str], Spans] | None = None,
-    keep: Callable[[NoteKey], bool] | None = None,
-    predictions: dict[NoteKey, Spans] | None = None,
-) -> DeidEvaluation:
-    """Run `find` (default: the `Deidentifier`'s PHI spans) on every note of the gold corpus in `folder`, score it.
+def load_deidpl(folder: str | Path) -> dict[NoteKey, Spans]:
+    """deid.pl's own predictions shipped with the corpus (`id.phi`: `Patient N<TAB>Note M` then `start start end`)."""
+    spans: dict[NoteKey, Spans] = {}
+    key: NoteKey | None = None
+    for line in (Path(folder) / "id.phi").read_text(encoding="latin-1").splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "Patient" and parts[2] == "Note":
+            key = (int(parts[1]), int(parts[3]))
+            spans.setdefault(key, [])
+        elif len(parts) == 3 and key is not None and all(p.isdigit() for p in parts):
+            spans[key].append((int(parts[0]), int(parts[2]), "PHI"))
+    return spans
 
-    `keep` selects notes by (patient, note) key; `predictions`, when given, receives the spans per note.
-    """
-    if find is None:
-        from medcorpus.curation.deid.deidentifier import Deidentifier
 
-        find = Deidentifier().phi_spans
-        find(_WARM_UP)  # word lists and gazetteers load on first use: keep that out of the measured speed
-    notes, gold = load_gold(folder)
-    keys = [key for key in notes if keep is None or keep(key)]
+def score(
+    notes: dict[NoteKey, str], gold: dict[NoteKey, list[GoldSpan]], keys: list[NoteKey], predict: Predict
+) -> tuple[DeidEvaluation, dict[NoteKey, Spans]]:
+    """Predict the notes `keys` (timed) and score them; also returns the predicted spans per note."""
     started = time.perf_counter()
-    found = {key: find(notes[key]) for key in keys}
+    found = {key: predict(key, notes[key]) for key in keys}
     seconds = time.perf_counter() - started
     totals: Counter = Counter()
     for key in keys:
         score_note(notes[key], gold.get(key, ()), found[key], totals)
-    if predictions is not None:
-        predictions.update(found)
-    return DeidEvaluation(
+    result = DeidEvaluation(
         notes=len(keys),
         words=totals["words"],
         characters=sum(len(notes[key]) for key in keys),
@@ -169,3 +170,108 @@ def evaluate(
         gold_by_type={k[5:]: v for k, v in totals.items() if k.startswith("gold:")},
         found_by_type={k[6:]: v for k, v in totals.items() if k.startswith("found:")},
     )
+    return result, found
+
+
+def rule_detector() -> Callable[[str], Spans]:
+    """The `Deidentifier`'s PHI span finder, warmed up (word lists load on first use, outside the timing)."""
+    from medcorpus.curation.deid.deidentifier import Deidentifier
+
+    find = Deidentifier().phi_spans
+    find(_WARM_UP)
+    return find
+
+
+def evaluate(
+    folder: str | Path,
+    find: Callable[[str], Spans] | None = None,
+    keep: Callable[[NoteKey], bool] | None = None,
+    predictions: dict[NoteKey, Spans] | None = None,
+) -> DeidEvaluation:
+    """Run `find` (default: the `Deidentifier`'s PHI spans) on every note of the gold corpus in `folder`, score it.
+
+    `keep` selects notes by (patient, note) key; `predictions`, when given, receives the spans per note.
+    """
+    find = find or rule_detector()
+    notes, gold = load_gold(folder)
+    keys = [key for key in notes if keep is None or keep(key)]
+    result, found = score(notes, gold, keys, lambda _key, text: find(text))
+    if predictions is not None:
+        predictions.update(found)
+    return result
+
+
+def combine(results: list[DeidEvaluation]) -> DeidEvaluation:
+    """The pooled evaluation of disjoint parts (counts and times added)."""
+    types = sorted({t for r in results for t in r.gold_by_type})
+    return DeidEvaluation(
+        notes=sum(r.notes for r in results),
+        words=sum(r.words for r in results),
+        characters=sum(r.characters for r in results),
+        gold_tokens=sum(r.gold_tokens for r in results),
+        found_tokens=sum(r.found_tokens for r in results),
+        predicted_tokens=sum(r.predicted_tokens for r in results),
+        correct_tokens=sum(r.correct_tokens for r in results),
+        seconds=sum(r.seconds for r in results),
+        gold_by_type={t: sum(r.gold_by_type.get(t, 0) for r in results) for t in types},
+        found_by_type={t: sum(r.found_by_type.get(t, 0) for r in results) for t in types},
+    )
+
+
+@dataclass
+class CrossValidation:
+    """Out-of-fold scores: one evaluation per held-out fold, and all folds' predictions pooled."""
+
+    folds: list[DeidEvaluation]
+    patients: dict[int, int]  # patient -> fold
+
+    @property
+    def pooled(self) -> DeidEvaluation:
+        return combine(self.folds)
+
+    def spread(self, metric: str) -> tuple[float, float]:
+        """Lowest and highest value of `metric` ("recall", "precision", "f2") over the folds."""
+        values = [getattr(fold, metric) for fold in self.folds]
+        return min(values), max(values)
+
+    def as_dict(self) -> dict:
+        return {
+            "pooled": self.pooled.as_dict(),
+            "folds": [fold.as_dict() for fold in self.folds],
+            "spread": {m: [round(v, 4) for v in self.spread(m)] for m in ("recall", "precision", "f2")},
+            "patients_per_fold": [sum(1 for f in self.patients.values() if f == i) for i in range(len(self.folds))],
+        }
+
+
+def cross_validate(
+    folder: str | Path,
+    k: int = 5,
+    seed: int = 0,
+    build: Build | None = None,
+    exclude: frozenset[int] | None = None,
+) -> CrossValidation:
+    """Patient-grouped K-fold: for each fold, `build` gets only the other folds' notes and gold, then predicts it.
+
+    `build(train_notes, train_gold)` returns a `predict(key, text)`; the default, the rule detector,
+    learns nothing from its training folds. `exclude` (default: the lock-box patients) are left out.
+    """
+    from medcorpus.curation.deid.folds import assign_folds, lockbox_patients, note_counts
+
+    excluded = lockbox_patients() if exclude is None else exclude
+    counts = {p: n for p, n in note_counts(folder).items() if p not in excluded}
+    patients = assign_folds(counts, k, seed)
+    notes, gold = load_gold(folder)
+    keys = [key for key in notes if key[0] in patients]
+    if build is None:
+        find = rule_detector()
+
+        def build(_notes, _gold) -> Predict:
+            return lambda _key, text: find(text)
+
+    results = []
+    for fold in range(k):
+        train = [key for key in keys if patients[key[0]] != fold]
+        held_out = [key for key in keys if patients[key[0]] == fold]
+        predict = build({key: notes[key] for key in train}, {key: gold.get(key, []) for key in train})
+        results.append(score(notes, gold, held_out, predict)[0])
+    return CrossValidation(results, patients)

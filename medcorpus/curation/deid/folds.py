@@ -52,6 +52,14 @@ def lockbox() -> dict:
     return json.loads(LOCKBOX_FILE.read_text())
 
 
+def is_lockbox_corpus(folder: str | Path) -> bool:
+    """Whether `folder` holds the corpus the lock-box was drawn from (its `id.text`, byte for byte)."""
+    from medcorpus.io.hashing import sha256_file
+
+    path = Path(folder) / "id.text"
+    return path.is_file() and sha256_file(path) == lockbox()["id_text_sha256"]
+
+
 def lockbox_patients() -> frozenset[int]:
     """Patient ids of the lock-box fold."""
     return frozenset(lockbox()["patients"])

@@ -12,6 +12,7 @@ from support.paths import SAMPLES
 from medcorpus.curation.deid.deidentifier import Deidentifier, normalise_placeholders, placeholder_tag
 from medcorpus.curation.deid.detector import TAGS, PhiDetector
 from medcorpus.curation.deid.evaluate import evaluate, load_gold
+from medcorpus.curation.deid.folds import lockbox_patients
 from medcorpus.sources.mimic.reader import MimicReader
 
 SAMPLES = SAMPLES / "mimic"
@@ -170,9 +171,12 @@ def test_physionet_gold_standard_token_scores(shared_data, step):
     folder = shared_data / "deid" / "physionet_deid_dev"
     notes, gold = load_gold(folder)
     assert len(notes) == 1624 and sum(len(spans) for spans in gold.values()) == 1243
-    result = evaluate(folder, step.phi_spans)
-    # Measured (token level, dev split): recall 0.928, precision 0.55; the targets 0.99 / 0.85 are not reached.
-    assert result.recall >= 0.92 and result.precision >= 0.50
-    floors = {"Date": 0.96, "HCPName": 0.95, "Phone": 0.9, "RelativeProxyName": 0.9, "PTName": 0.9}
+    result = evaluate(folder, step.phi_spans, keep=lambda key: key[0] not in lockbox_patients())
+    # In-sample: the rules were written from these notes (lock-box left out). Measured: recall 0.9953,
+    # precision 0.9130; by type Date 0.998, HCPName 0.997, Location 0.979, the others 1.0. On 810 notes
+    # of patients outside the corpus the same rules reached recall 0.920 (issue 16), so this guards
+    # against regressions only; it says nothing of how the rules generalise.
+    assert result.notes == 1299 and result.recall >= 0.99 and result.precision >= 0.90
+    floors = {"Date": 0.99, "HCPName": 0.99, "Location": 0.97, "Phone": 0.99, "RelativeProxyName": 0.99}
     for phi_type, floor in floors.items():
         assert result.recall_by_type[phi_type] >= floor, (phi_type, result.recall_by_type)

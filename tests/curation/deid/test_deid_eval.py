@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from medcorpus.cli.evaluate import eval_group
-from medcorpus.curation.deid.evaluate import GoldSpan, evaluate, load_gold, score_note
+from medcorpus.curation.deid.evaluate import GoldSpan, cross_validate, evaluate, load_deidpl, load_gold, score_note
+from medcorpus.curation.deid.folds import lockbox, lockbox_patients
 
 NOTES = {
     (3, 1): "Pt seen by Dr. Quillan on 3/14. Wife Marta called 410-555-0187.",
@@ -96,9 +97,65 @@ def test_cli_text_report_and_bad_folder(corpus, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_on_dev_corpus(shared_data):
+def test_cli_leaves_the_lockbox_out_of_the_dev_corpus(shared_data):
     folder = shared_data / "deid" / "physionet_deid_dev"
     result = CliRunner().invoke(eval_group, ["deid", "--corpus", str(folder), "--json"])
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output)
-    assert metrics["notes"] == 1624 and metrics["recall"] >= 0.92
+    assert metrics["notes"] == 1624 - lockbox()["notes"] == 1299
+    # In-sample (the rules were written from these notes), measured 0.9953 / 0.9130
+    assert metrics["recall"] >= 0.99 and metrics["precision"] >= 0.90
+
+
+def test_cli_folds_and_lockbox_options(corpus):
+    folds = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--folds", "2", "--json"])
+    assert folds.exit_code != 0 and "1 patients cannot fill 2 folds" in str(folds.exception)
+    boxed = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--lockbox"])
+    assert boxed.exit_code != 0 and "not the corpus the lock-box was drawn from" in boxed.output
+
+
+def test_cross_validation_builds_each_fold_from_the_other_patients_only(tmp_path):
+    notes = {(p, n): f"Note {n} of patient {p}: seen by Dr. Quillan on 3/{n}." for p in (1, 2, 4, 5, 7) for n in (1, 2)}
+    records = "".join(
+        f"START_OF_RECORD={p}||||{n}||||\n{text}\n||||END_OF_RECORD\n\n" for (p, n), text in notes.items()
+    )
+    (tmp_path / "id.text").write_text(records, encoding="latin-1")
+    lines = [phrase(key, text, "Quillan", "HCPName") for key, text in notes.items()]
+    (tmp_path / "id-phi.phrase").write_text("\n".join(lines) + "\n", encoding="latin-1")
+    seen: list[set[int]] = []
+
+    def build(train_notes, train_gold):
+        trained = {key[0] for key in train_notes}
+        assert set(train_gold) == set(train_notes)
+        seen.append(trained)
+
+        def predict(key, text):
+            assert key[0] not in trained and key[0] != 7  # held-out fold only; patient 7 is excluded
+            start = text.index("Quillan")
+            return [(start, start + 7, "NAME")]
+
+        return predict
+
+    result = cross_validate(tmp_path, k=2, seed=3, build=build, exclude=frozenset({7}))
+    assert len(seen) == 2 and seen[0] | seen[1] == {1, 2, 4, 5} and not seen[0] & seen[1]
+    assert set(result.patients) == {1, 2, 4, 5}
+    assert result.pooled.recall == 1.0 and result.pooled.notes == 8
+    assert result.pooled.gold_tokens == sum(fold.gold_tokens for fold in result.folds) == 8
+    assert result.as_dict()["patients_per_fold"] == [2, 2]
+
+
+def test_deidpl_predictions_parse(tmp_path):
+    (tmp_path / "id.phi").write_text("Patient 1\tNote 1\n48\t48\t64\n138\t138\t154\nPatient 1\tNote 2\n")
+    assert load_deidpl(tmp_path) == {(1, 1): [(48, 64, "PHI"), (138, 154, "PHI")], (1, 2): []}
+
+
+@pytest.mark.slow
+def test_deidpl_baseline_on_the_dev_corpus(shared_data):
+    folder = shared_data / "deid" / "physionet_deid_dev"
+    predicted = load_deidpl(folder)
+    notes, _gold = load_gold(folder)
+    assert set(predicted) == set(notes)
+    boxed = lockbox_patients()
+    result = cross_validate(folder, 5, 0, build=lambda _n, _g: lambda key, _text: predicted[key], exclude=boxed)
+    # measured 0.9734 / 0.7380 (the corpus's README: deid.pl reports recall 0.967, precision 0.749 on the whole corpus)
+    assert 0.97 <= result.pooled.recall <= 0.98 and 0.73 <= result.pooled.precision <= 0.75
