@@ -5,7 +5,9 @@ grouped folds (`--folds`, seeded) and each system is scored fold by fold, pooled
 spread: medcorpus's `Deidentifier`, deid.pl (its predictions ship with the corpus as `id.phi`) and
 scrubadub's default detectors. None of them is trained on the folds, so the folds give the spread of
 the figures over patients; the medcorpus rules were written from these notes and are in-sample here.
-Speed: MB of note text per second on one core, best of `--repeats`, after a warm-up.
+Then the same on `benchmarks/deid_notes`, note kinds other than nursing notes, written by us with
+planted PHI and never used to write a rule. Speed: MB of note text per second on one core, best of
+`--repeats`, after a warm-up.
 
 Usage: python benchmarks/bench_deid.py [--data ../shared/data] [--folds 5] [--seed 0] [--repeats 2]
 """
@@ -37,7 +39,7 @@ def main() -> None:
     folder = args.data / "deid" / "physionet_deid_dev"
     if not (folder / "id.text").is_file():
         raise SystemExit(f"deid: {folder} not found (give --data)")
-    from medcorpus.curation.deid.evaluate import cross_validate, load_deidpl, load_gold, rule_detector
+    from medcorpus.curation.deid.evaluate import cross_validate, evaluate, load_deidpl, load_gold, rule_detector
     from medcorpus.curation.deid.folds import lockbox_patients
 
     boxed = lockbox_patients()
@@ -72,6 +74,12 @@ def main() -> None:
         )
         by_type = "  ".join(f"{t} {v:.3f}" for t, v in pooled.recall_by_type.items())
         print(f"{'':<32} recall by type: {by_type}")
+    other = Path(__file__).resolve().parent / "deid_notes"
+    print("\nother note kinds written by us (benchmarks/deid_notes: discharge summaries, radiology, clinic letters)")
+    for name, find in (("medcorpus rules (held out)", rules), ("scrubadub defaults", scrubadub_defaults())):
+        result = evaluate(other, find)
+        by_type = "  ".join(f"{t} {v:.3f}" for t, v in result.recall_by_type.items())
+        print(f"{name:<32} {result.recall:7.4f} {result.precision:7.4f} {result.f2:7.4f}  recall by type: {by_type}")
 
 
 if __name__ == "__main__":
