@@ -40,9 +40,9 @@ def main() -> None:
     if not (folder / "id.text").is_file():
         raise SystemExit(f"deid: {folder} not found (give --data)")
     from medcorpus.curation.deid.evaluate import cross_validate, evaluate, load_deidpl, load_gold, rule_detector
-    from medcorpus.curation.deid.folds import lockbox_patients
+    from medcorpus.curation.deid.folds import lockbox_for
 
-    boxed = lockbox_patients()
+    boxed = lockbox_for(folder)
     rules = rule_detector()
     notes, _gold = load_gold(folder)
     texts = [text for key, text in notes.items() if key[0] not in boxed]

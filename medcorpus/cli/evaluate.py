@@ -54,11 +54,11 @@ def deid(corpus: Path, predictions: Path | None, as_json: bool, folds: int | Non
     Example: medcorpus eval deid --corpus ../shared/data/deid/physionet_deid_dev --folds 5
     """
     from medcorpus.curation.deid.evaluate import cross_validate, evaluate
-    from medcorpus.curation.deid.folds import is_lockbox_corpus, lockbox_patients
+    from medcorpus.curation.deid.folds import lockbox_for
 
     if not (corpus / "id.text").is_file() or not (corpus / "id-phi.phrase").is_file():
         raise click.ClickException(f"{corpus} has no id.text and id-phi.phrase")
-    boxed = lockbox_patients() if is_lockbox_corpus(corpus) else frozenset()
+    boxed = lockbox_for(corpus)
     if boxed and not as_json:
         click.echo(IN_SAMPLE)
     if lockbox and not boxed:

@@ -20,7 +20,7 @@ _RECORD = re.compile(r"START_OF_RECORD=(\d+)\|\|\|\|(\d+)\|\|\|\|\n(.*?)\|\|\|\|
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 NoteKey = tuple[int, int]
-_WARM_UP = "Pt transferred from Towson to GH on 3/4/2101. Dr. Ann Lee aware; wife Mary called 617-555-0142."
+_WARM_UP = "Pt transferred from Harrowgate to KVH on 3/4/2101. Dr. Ilse Varga aware; wife Odile called 617-555-0142."
 Spans = list[tuple[int, int, str]]
 Predict = Callable[[NoteKey, str], Spans]
 Build = Callable[[dict[NoteKey, str], dict[NoteKey, list["GoldSpan"]]], Predict]
@@ -253,14 +253,13 @@ def cross_validate(
     """Patient-grouped K-fold: for each fold, `build` gets only the other folds' notes and gold, then predicts it.
 
     `build(train_notes, train_gold)` returns a `predict(key, text)`; the default, the rule detector,
-    learns nothing from its training folds. `exclude` (default: the lock-box patients) are left out.
+    learns nothing from its training folds. `exclude` (default: `lockbox_for(folder)`) are left out.
     """
-    from medcorpus.curation.deid.folds import assign_folds, lockbox_patients, note_counts
+    from medcorpus.curation.deid.folds import assign_folds, count_notes, lockbox_for
 
-    excluded = lockbox_patients() if exclude is None else exclude
-    counts = {p: n for p, n in note_counts(folder).items() if p not in excluded}
-    patients = assign_folds(counts, k, seed)
+    excluded = lockbox_for(folder) if exclude is None else exclude
     notes, gold = load_gold(folder)
+    patients = assign_folds(count_notes(p for p, _ in notes if p not in excluded), k, seed)
     keys = [key for key in notes if key[0] in patients]
     if build is None:
         find = rule_detector()

@@ -18,6 +18,7 @@ import json
 import random
 import re
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 LOCKBOX_FILE = Path(__file__).with_name("lockbox_patients.json")
@@ -26,8 +27,12 @@ _HEADER = re.compile(rb"START_OF_RECORD=(\d+)\|\|\|\|(\d+)\|\|\|\|")
 
 def note_counts(folder: str | Path) -> dict[int, int]:
     """Notes per patient of the corpus in `folder`, read from the record headers of `id.text` only."""
-    counts = Counter(int(m[1]) for m in _HEADER.finditer((Path(folder) / "id.text").read_bytes()))
-    return dict(sorted(counts.items()))
+    return count_notes(int(m[1]) for m in _HEADER.finditer((Path(folder) / "id.text").read_bytes()))
+
+
+def count_notes(patients) -> dict[int, int]:
+    """Notes per patient, given the patient id of every note."""
+    return dict(sorted(Counter(patients).items()))
 
 
 def assign_folds(counts: dict[int, int], k: int, seed: int) -> dict[int, int]:
@@ -47,6 +52,7 @@ def assign_folds(counts: dict[int, int], k: int, seed: int) -> dict[int, int]:
     return dict(sorted(folds.items()))
 
 
+@lru_cache(maxsize=1)
 def lockbox() -> dict:
     """The recorded lock-box: corpus, seed, number of folds it is one of, and its patient ids."""
     return json.loads(LOCKBOX_FILE.read_text())
@@ -63,3 +69,8 @@ def is_lockbox_corpus(folder: str | Path) -> bool:
 def lockbox_patients() -> frozenset[int]:
     """Patient ids of the lock-box fold."""
     return frozenset(lockbox()["patients"])
+
+
+def lockbox_for(folder: str | Path) -> frozenset[int]:
+    """The patients to leave out of development on the corpus in `folder`: the lock-box on its own corpus, else none."""
+    return lockbox_patients() if is_lockbox_corpus(folder) else frozenset()

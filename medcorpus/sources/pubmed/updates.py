@@ -56,7 +56,6 @@ class FileEvents:
     def close(self) -> None:
         events = np.empty(len(self.pmids), dtype=EVENT)
         events["pmid"], events["position"], events["deleted"] = self.pmids, self.positions, self.deleted
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(self.path) as handle:
             np.save(handle, events)
 
@@ -140,7 +139,6 @@ class ResolveVersions(PipelineStep):
         self.stat_update("pmids_deleted", value=int((winners == -1).sum()))
         self.stat_update("pmc_full_texts", value=len(pmc_pmcids))
         names = np.array([path.name.removesuffix(".npy") for path in files], dtype=str)
-        Path(self.output_file).parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(self.output_file) as handle:
             np.savez(
                 handle, files=names, pmids=pmids[repeated], winners=winners, pmc_pmids=pmc_pmids, pmc_pmcids=pmc_pmcids

@@ -142,6 +142,14 @@ def test_cross_validation_builds_each_fold_from_the_other_patients_only(tmp_path
     assert result.pooled.recall == 1.0 and result.pooled.notes == 8
     assert result.pooled.gold_tokens == sum(fold.gold_tokens for fold in result.folds) == 8
     assert result.as_dict()["patients_per_fold"] == [2, 2]
+    # another corpus keeps every patient, lock-box ids (1 is one) included: the lock-box is the dev corpus's own
+    assert set(cross_validate(tmp_path, k=2, seed=3, build=lambda _n, _g: lambda _k, _t: []).patients) == {
+        1,
+        2,
+        4,
+        5,
+        7,
+    }
 
 
 def test_deidpl_predictions_parse(tmp_path):

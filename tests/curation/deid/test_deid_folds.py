@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from medcorpus.curation.deid.folds import assign_folds, is_lockbox_corpus, lockbox, lockbox_patients, note_counts
+from medcorpus.curation.deid.folds import (
+    assign_folds,
+    is_lockbox_corpus,
+    lockbox,
+    lockbox_for,
+    lockbox_patients,
+    note_counts,
+)
 
 
 def test_folds_group_patients_and_balance_notes():
@@ -27,7 +34,7 @@ def test_fold_arguments_are_checked():
 def test_lockbox_is_fold_zero_of_its_recorded_split(shared_data):
     folder = shared_data / "deid" / "physionet_deid_dev"
     record = lockbox()
-    assert is_lockbox_corpus(folder) and record["corpus"] == folder.name
+    assert is_lockbox_corpus(folder) and record["corpus"] == folder.name and lockbox_for(folder) == lockbox_patients()
     counts = note_counts(folder)
     folds = assign_folds(counts, record["k"], record["seed"])
     assert lockbox_patients() == {p for p, f in folds.items() if f == record["fold"]}
@@ -36,4 +43,4 @@ def test_lockbox_is_fold_zero_of_its_recorded_split(shared_data):
 
 def test_other_corpora_have_no_lockbox(tmp_path):
     (tmp_path / "id.text").write_text("START_OF_RECORD=1||||1||||\nx\n||||END_OF_RECORD\n")
-    assert not is_lockbox_corpus(tmp_path) and note_counts(tmp_path) == {1: 1}
+    assert not is_lockbox_corpus(tmp_path) and lockbox_for(tmp_path) == frozenset() and note_counts(tmp_path) == {1: 1}

@@ -141,7 +141,6 @@ class RawStore:
         try:
             path = self.folder / relative
             if not (path.is_file() and path.stat().st_size == len(body)):
-                path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(path, body, unique=True)
             with open(self.index_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(asdict(entry), sort_keys=True, ensure_ascii=False) + "\n")
