@@ -1,11 +1,11 @@
 """Hospitals, wards and other places (tags ``HOSPITAL`` and ``LOCATION``), street addresses and ZIP codes.
 
-One pass over the note's words. Cues: facility words after a name (``Calvert Hospital``, ``Frederick Memorial``,
-``Chester River Heart Center``), name openers (``St. Agnes``, ``Holy Cross``, ``University of X``, ``U of MD``,
-``the Eastern Shore``), towns of the GeoNames gazetteer (``son in Pikesville``, ``Towson, MD``), movement and
+One pass over the note's words. Cues: facility words after a name (``Harrowgate Hospital``, ``Pellworth Memorial``,
+``Kestrel Valley Heart Center``), name openers (``St. Brannock``, ``Holy X``, ``University of X``, ``U of MD``,
+``the Western Reach``), towns of the GeoNames gazetteer (``son in <town>``, ``<town>, MD``), movement and
 residence phrases (``transferred to X``, ``lives in Y``, ``works for Z``), short hospital abbreviations with
 evidence (``sent to GH``, ``GH cath lab``; then every other ``GH`` of the note), ward names before a floor number
-(``to Quartermain 2``), street addresses and ZIP codes. States alone are not PHI under Safe Harbor and are kept;
+(``to Thornfield 2``), street addresses and ZIP codes. States alone are not PHI under Safe Harbor and are kept;
 unknown abbreviations after a preposition are usually clinical shorthand (``to IMV``, ``at 5 mcg``) and are kept.
 """
 
@@ -164,6 +164,6 @@ class _Note(LocationRules):
             return None
         while first < end and self.kind(first, facility) == _WEAK and self.words[first][0] not in pp.PLACE_NOUNS:
             if self.words[first][0] in pp.PREFIXES and (strong or weak > 1):
-                break  # keep openers (Holy Cross, Greater Baltimore)
+                break  # keep openers (Holy X, Greater X)
             first += 1
         return first

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from medcorpus.curation.deid.words import one_edit
 
-# Words that end a facility name (``Calvert Hospital``, ``Union Memorial``, ``Chester River Heart Center``).
+# Words that end a facility name (``Harrowgate Hospital``, ``Union Memorial``, ``Kestrel Valley Heart Center``).
 FACILITY = frozenset(
     """hospital hospitals hosp hospiatal hospial hopital medical med center centre ctr mc rehab rehabilitation
     nursing assisted house clinic clinics health healthcare manor hospice infirmary institute memorial general
@@ -32,20 +32,20 @@ WEAK_FACILITY = frozenset(
 )
 # Common nouns that name a place when written without an article (``went to Harbor``).
 BARE_PLACES = frozenset("harbor harbour shore river lake valley beach island heights village creek meadows".split())
-# Facility words that are themselves part of the name and redacted with it (``Frederick Memorial``).
+# Facility words that are themselves part of the name and redacted with it (``Pellworth Memorial``).
 NAMED_FACILITY = frozenset("memorial general samaritan adventist square cross heights gardens manor".split())
 # Facility words that follow a hospital name but are not enough alone (``GH cath lab``, ``Harbor ER``).
 AFTER_HOSPITAL = frozenset(
     """hospital hosp ed er ew icu ccu micu sicu tcu ccu cath campus nurse nurses staff rehab clinic system
     attorney attorneys lawyer lawyers transfer transport ambulance records""".split()
 )
-# Common nouns that make up place names (``Eastern Shore``, ``Franklin Square``, ``Chester River``).
+# Common nouns that make up place names (``Western Reach``, ``Alder Square``, ``Kestrel Valley``).
 PLACE_NOUNS = frozenset(
     """harbor harbour bay shore river lake valley ridge springs spring falls beach island point park square cross
     heights hills hill village city town grove forest meadows creek mill mills landing station junction
     crossing manor gardens plains""".split()
 )
-# Words that open a place name (``St. Agnes``, ``Mount Sinai``, ``Holy Cross``, ``Greater Baltimore``).
+# Words that open a place name (``St. Brannock``, ``Mount X``, ``Holy X``, ``Greater X``).
 PREFIXES = frozenset(
     """saint st mount mt fort ft holy greater new north south east west northern southern eastern western upper
     lower port glen good sacred""".split()
@@ -106,7 +106,7 @@ def _towns_sorted() -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def near_place(word: str, clipped: bool = True) -> bool:
     """A misspelt town name (one edit from a gazetteer name of 5+ letters) or, if `clipped`, the first 4+ letters
-    of one (``Balt``)."""
+    of one (``Ashc`` for Ashcombe)."""
     if len(word) < 4:
         return False
     towns = _towns_sorted()
@@ -194,7 +194,7 @@ def place_heads() -> tuple[dict[str, int], frozenset[str]]:
 
 
 def hospital_shape(token: str) -> bool:
-    """An all-caps abbreviation shaped like a hospital's (``GH``, ``GBMC``, ``UMH``, ``BVAMC``, ``JHMC``)."""
+    """An all-caps abbreviation shaped like a hospital's (``GH``, ``KVMC``, ``UMH``, ``XVAMC``, ``HMHC``)."""
     return 2 <= len(token) <= 6 and token.isalpha() and token.upper().endswith(("H", "MC", "HC", "VA", "VAMC"))
 
 
@@ -227,7 +227,7 @@ def rule_table(flag, places: frozenset[str], heads: dict[str, int]) -> dict[str,
 
 
 def address_spans(text: str, bits: int, flag) -> list[tuple[int, int, str]]:
-    """Street addresses, ZIP codes and glued ward names (``QuartermainBuilding``); `bits`: the rules the note cued."""
+    """Street addresses, ZIP codes and glued ward names (``ThornfieldBuilding``); `bits`: the rules the note cued."""
     from medcorpus.curation.deid.words import EPONYM, FUNC, MEDICAL
 
     found: list[tuple[int, int, str]] = []

@@ -71,7 +71,7 @@ class LocationRules:
             self.add(first, j - 1, "HOSPITAL")
 
     def opener(self, i: int) -> None:
-        """``University of X``, ``U of MD``, ``St. Mary``, ``Mount X``, ``Holy Cross``, ``the Eastern Shore``."""
+        """``University of X``, ``U of MD``, ``St. X``, ``Mount X``, ``Holy X``, ``the Western Reach``."""
         word, n = self.words[i][0], len(self.words)
         if i + 2 < n and word in ("university", "univ", "u") and self.words[i + 1][0] == "of" and self.joined(i):
             state = self.words[i + 2][0]
@@ -148,7 +148,7 @@ class LocationRules:
             return
         following = self.words[j + 1][0] if j + 1 < n and self.joined(j) else ""
         if not flag and (near or home) and j == i + 1 and (self.cap(j) or not self.mixed) and pp.near_place(word):
-            self.add(j, j, "LOCATION")  # "in Balt", "from Baltmore": a clipped or misspelt town
+            self.add(j, j, "LOCATION")  # "in Ashc", "from Ashcomb": a clipped or misspelt town
             return
         short = len(word) < 4 and not flag and prep in ("to", "at", "from") and j == i + 1
         if token.isupper() or not self.mixed or short:
@@ -183,7 +183,7 @@ class LocationRules:
             self.add(i, i, "HOSPITAL")
 
     def company(self, i: int) -> None:
-        """``works for Vista Health``, ``employed by X``, ``his business X``: up to three words of a company name."""
+        """``works for Kell Health``, ``employed by X``, ``his business X``: up to three words of a company name."""
         j, n = i + 1, len(self.words)
         if self.words[j][0] in ("for", "at", "by", "from", "with") and self.joined(i) and j + 1 < n:
             j += 1
@@ -202,7 +202,7 @@ class LocationRules:
             self.add(j, last, "LOCATION")
 
     def ward(self, i: int) -> None:
-        """``to Quartermain 2``, ``Quartermain7``, ``209 Quartermain``: a ward name in no vocabulary before a floor."""
+        """``to Thornfield 2``, ``Thornfield7``, ``209 Thornfield``: a ward name in no vocabulary before a floor."""
         word, start = self.words[i]
         end = start + len(word)
         if not _WARD_GAP.fullmatch(self.text, self.span(i - 1)[1], start) or word.endswith("cu"):
@@ -212,7 +212,7 @@ class LocationRules:
         moved = self.words[i - 1][0] == "to" and any(w in pp.MOVES for w, _ in self.words[max(0, i - 4) : i])
         token = self.text[start:end]
         shouted = ":" in self.text[self.span(i - 1)[1] : start] and token.isupper() and not TERM_ENDING.search(word)
-        unknown = not self.d.flag(word) and (moved or (shouted and len(word) > 5))  # "plan: QUARTERMAIN 2"
+        unknown = not self.d.flag(word) and (moved or (shouted and len(word) > 5))  # "plan: THORNFIELD 2"
         if self.mixed and not (token[0].isupper() and token[1:].islower()) and not unknown:
             return
         if word.endswith("x") and self.text[end : end + 1].isdigit():
@@ -223,7 +223,7 @@ class LocationRules:
             self.add(i, i, "HOSPITAL")
 
     def town_anywhere(self, i: int) -> None:
-        """Gazetteer names of several words (``Glen Burnie``) or before a state name (``towson maryland``)."""
+        """Gazetteer names of several words (``Glen X``) or before a state name (``<town> maryland``)."""
         last = self.town_at(i, cued=False)
         if last is None and self.joined(i) and self.words[i + 1][0] in self.d.states and len(self.words[i + 1][0]) > 2:
             last = self.town_at(i, cued=True)
@@ -231,7 +231,7 @@ class LocationRules:
             self.add(i, last, "LOCATION")
 
     def before_state(self, comma: int, zipcode: bool) -> None:
-        """``Towson, MD``: up to three name words before ``, ST``."""
+        """``<Town>, MD``: up to three name words before ``, ST``."""
         k = next((k for k in range(len(self.words) - 1, -1, -1) if self.span(k)[1] <= comma), None)
         if k is None or self.text[self.span(k)[1] : comma].strip():
             return

@@ -2,8 +2,8 @@
 
 Each note is split into tokens once (runs of letters and digits, with a possessive); the rules then work on
 token indices. Cues: titles (``Dr. X``, ``Mrs X``), kinship and role words (``pt's husband Y``, ``daughter,
-Ann``, ``spoke with X``), credentials and verbs after a name (``X Y, RN``, ``Z (resident)``, ``X aware``),
-initials (``N. Grandone``), known first names followed by a surname, and known names that are no English or
+Odile``, ``spoke with X``), credentials and verbs after a name (``X Y, RN``, ``Z (resident)``, ``X aware``),
+initials (``N. Varga``), known first names followed by a surname, and known names that are no English or
 clinical word. An unknown capitalised word needs a second signal (a name next to it). Single letters are names
 only as initials next to a name. Word rules (shapes, misspellings, strengths) live in `lexicon`.
 """
@@ -204,7 +204,7 @@ class NameDetector(NameTokenRules, PhiDetectorBase):
             else:
                 break
             j -= 1
-        if out and j >= 0 and self._joined(j, out[-1]) and self._first_name(j):  # "Earl N. Rand, RRT"
+        if out and j >= 0 and self._joined(j, out[-1]) and self._first_name(j):  # "Tobias N. Wrenfield, RRT"
             out.append(j)
         return out if any(len(words[k]) > 1 for k in out) else []
 

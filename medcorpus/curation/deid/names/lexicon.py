@@ -40,9 +40,9 @@ for _words, _kind in ((_TITLES, K_TITLE), (_KIN, K_KIN), (_ROLES, K_ROLE), (_VER
                       (_CREDS, K_CRED), (_AFTER, K_AFTER), (_SPEECH, K_SPEECH)):  # fmt: skip
     for _word in _words.split():
         CUE_KINDS[_word] = CUE_KINDS.get(_word, 0) | _kind
-# Words that may sit between a cue and the name (``son is Rob``, ``wife named Ann``).
+# Words that may sit between a cue and the name (``son is Kip``, ``wife named Odile``).
 FILLERS = frozenset("is was named called who his her pt's patient's".split())
-# Verbs after a first name at the start of a clause that make it a person (``JOHN STATES``, ``Lucy is on vacation``):
+# Verbs after a first name at the start of a clause that make it a person (``TOBIAS STATES``, ``Ilse is away``):
 # agent verbs for any first name, plain verbs only for first names that are no everyday English word.
 AGENT_VERBS = frozenset(
     "states stated said says reports reported called visited spoke asked wants wanted agrees".split()
@@ -56,7 +56,7 @@ WORD_NAMES = frozenset(
     baron sterling hunter carol christian sharon case fair gay golden brown green gray grey black white tan grand
     young long short little page bell hill line""".split()
 )
-# Words before a clause's subject (``but David does not``).
+# Words before a clause's subject (``but Tobias does not``).
 CLAUSE_OPENERS = frozenset("but and so when then because while since though although".split())
 # Words after a name that end it (``Mr. X Y is a 70 yo``).
 COPULAS = frozenset("is was has had who will".split())
@@ -122,7 +122,7 @@ class NameLexicon:
         """Whether `token` (2+ letters) can be a name after a cue of strength `level` (`TITLE` ... `WEAK`).
 
         `mixed`: capitals carry information here. `first`: the token is the first after the cue. `cont`: it
-        continues a name already found (``Ann SMITH``, ``Emma Robey``), so capitals and spelling matter less."""
+        continues a name already found (``Odile VARGA``, ``Ilse Wrenfield``), so capitals and spelling matter less."""
         flag = self.flag(token)
         if flag & FUNC:
             return False

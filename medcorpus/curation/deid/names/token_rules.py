@@ -97,7 +97,7 @@ class NameTokenRules:
         )
 
     def _initialled(self, j: int) -> bool:
-        """A rare word (no common, clinical or eponym word) right after a dotted initial: ``E. WELSH aware``."""
+        """A rare word (no common, clinical or eponym word) right after a dotted initial: ``E. FLETCHER aware``."""
         word, flag = self._words[j], self.flag(self._words[j])
         if not j or not word.isalpha() or flag & (COMMON | FUNC | MEDICAL | EPONYM) or not self._single(j - 1):
             return False
@@ -106,7 +106,7 @@ class NameTokenRules:
         return self._text[self._tokens[j - 1].end() : self._tokens[j].start()] in (". ", ".  ")
 
     def _compound(self, i: int, j: int, level: int) -> bool:
-        """A hyphenated double name (``Stord-Painter``): capitalised parts, one of them name-like, no vocabulary."""
+        """A hyphenated double name (``Okonkwo-Baptiste``): capitalised parts, one of them name-like, no vocabulary."""
         first, second = self._words[i], self._words[j]
         if self._text[self._tokens[i].end() : self._tokens[j].start()] != "-" or min(len(first), len(second)) < 3:
             return False
@@ -119,7 +119,7 @@ class NameTokenRules:
         return self._ok(i, level, True) or self._ok(j, level, True)
 
     def _after_initial(self, j: int) -> bool:
-        """A surname after a title and an initial (``Dr B Muse``): capitalised (mixed case), even an English word."""
+        """A surname after a title and an initial (``Dr B Cellar``): capitalised (mixed case), even an English word."""
         word = self._words[j]
         if len(word) < 3 or not word.isalpha() or self.flag(word) & (FUNC | MEDICAL | EPONYM):
             return False
@@ -137,7 +137,7 @@ class NameTokenRules:
         return i > 0 and self._words[i - 1].lower() in CLAUSE_OPENERS and self._joined(i - 1, i)
 
     def _subject(self, i: int) -> bool:
-        """A first name as a clause's subject before a speech or state verb: ``DAVID IS SPEAKING``, ``John states``."""
+        """A first name as a clause's subject before a speech or state verb: ``TOBIAS IS SPEAKING``, ``Ilse states``."""
         word, nxt = self._words[i], i + 1
         if nxt >= len(self._words) or len(word) < 3 or not self._first_name(i):
             return False
@@ -152,7 +152,7 @@ class NameTokenRules:
         return self._clause_start(i)
 
     def _apposition(self, i: int, kinds: list[int]) -> bool:
-        """``son in all day, supportive to pt, John.``: a first name closing a sentence that names a relative."""
+        """``son in all day, supportive to pt, Tobias.``: a first name closing a sentence that names a relative."""
         start, end = self._tokens[i].span()
         if self._text[start - 2 : start] != ", " or self._text[end : end + 1] not in (".", "\n", ""):
             return False
@@ -167,7 +167,7 @@ class NameTokenRules:
         return False
 
     def _pairs(self, found: set[int]) -> list[int]:
-        """``suzette and ank``: an unknown word joined by ``and`` to a name found, with the same capitalisation."""
+        """``odile and kip``: an unknown word joined by ``and`` to a name found, with the same capitalisation."""
         words, out = self._words, []
         for i in found:
             k = i + 2
@@ -201,7 +201,7 @@ class NameTokenRules:
         return (not after or after[0] == "\n") and self._text[:start].rstrip(" \t").endswith((".", "\n"))
 
     def _initial(self, i: int, nxt: int) -> bool:
-        """Initial + surname: ``N. Grandone``, ``J Smith``."""
+        """Initial + surname: ``N. Varga``, ``J Wrenfield``."""
         word, token = self._words[i], self._words[nxt]
         if (
             len(token) < 3
