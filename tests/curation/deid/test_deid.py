@@ -101,8 +101,8 @@ def test_untyped_underscores_and_separators():
         ("Name: Kowalczyk, Peter  Unit No: 1234567", "Kowalczyk", "NAME"),
         ("Her son Peter Kowalczyk visited and was updated.", "Kowalczyk", "NAME"),
         ("Report given to Lorna Feeney, RN at shift change.", "Feeney", "NAME"),
-        ("Transferred from Calvert Memorial Hospital overnight.", "Calvert", "HOSPITAL"),
-        ("She lives in Catonsville with her husband.", "Catonsville", "LOCATION"),
+        ("Transferred from Palmdale Memorial Hospital overnight.", "Palmdale", "HOSPITAL"),
+        ("She lives in Holdenville with her husband.", "Holdenville", "LOCATION"),
         ("This 94 yo woman was admitted from home.", "94", "AGE>89"),
     ],
 )

@@ -33,15 +33,15 @@ def tagged(detector: LocationDetector, text: str) -> set[str]:
         ("pt was screened by annapolis rehab and wexbury rehab today.", {"annapolis", "wexbury"}),
         ("Family drove up from the Eastern Shore overnight.", {"eastern", "shore"}),
         ("She went via ambulance to St. Mary Hospital and got aspirin.", {"st", "mary"}),
-        ("Wife is home in Hagerstown and will call in the morning.", {"hagerstown"}),
-        ("SPOKE WITH PT'S SON IN PIKESVILLE ABOUT THE PLAN.", {"pikesville"}),
+        ("Wife is home in Murrysville and will call in the morning.", {"murrysville"}),
+        ("SPOKE WITH PT'S SON IN BOYCEVILLE ABOUT THE PLAN.", {"boyceville"}),
         ("Plan: transfer to Westerholm 2 when a bed is available.", {"westerholm"}),
         ("PLAN: TO WESTERHOLM 3 TODAY.", {"westerholm"}),
         ("he works for kestrel health and is worried about missing work.", {"kestrel", "health"}),
         ("Pt was admitted to GH from the ED. Family notified; GH attorneys to call.", {"gh"}),
         ("Nephew from Glen Burnie visited today.", {"glen", "burnie"}),
         ("Lives at 14 Birchmoor Road with his wife.", {"14", "birchmoor", "road"}),
-        ("Daughter lives in Towson, MD 21204 and visits daily.", {"towson", "21204"}),
+        ("Daughter lives in Welland, MD 21204 and visits daily.", {"welland", "21204"}),
         ("Pt came in from Memorial Hospital late last night.", {"memorial"}),
         ("Was transferred from NJ Hospital after a fall; now stable.", {"nj"}),
         ("She is going for a scan on West Campus tomorrow morning.", {"west"}),
@@ -89,10 +89,10 @@ def test_clinical_shorthand_kept(detector: LocationDetector, text: str) -> None:
 
 
 def test_tags_and_offsets(detector: LocationDetector) -> None:
-    text = "Pt transferred from Pellworth Memorial overnight; son lives in Catonsville."
+    text = "Pt transferred from Pellworth Memorial overnight; son lives in Holdenville."
     spans = sorted(detector.spans(text))
     assert ("Pellworth Memorial", "HOSPITAL") in [(text[s:e], t) for s, e, t in spans]
-    assert ("Catonsville", "LOCATION") in [(text[s:e], t) for s, e, t in spans]
+    assert ("Holdenville", "LOCATION") in [(text[s:e], t) for s, e, t in spans]
 
 
 def test_abbreviation_needs_evidence(detector: LocationDetector) -> None:
@@ -102,7 +102,7 @@ def test_abbreviation_needs_evidence(detector: LocationDetector) -> None:
 
 def test_helpers() -> None:
     places = gazetteer()
-    assert {"baltimore", "towson", "glen burnie"} <= places
+    assert {"asheville", "palmdale", "glen burnie"} <= places
     assert "germany" not in places  # countries are not PHI
-    assert hospital_shape("GBMC") and hospital_shape("GH") and not hospital_shape("IMV")
+    assert hospital_shape("KVMC") and hospital_shape("GH") and not hospital_shape("IMV")
     assert note_case("Pt is Stable and Alert.") == "mixed" and note_case("PT IS STABLE AND ALERT.") != "mixed"

@@ -16,10 +16,10 @@ from medcorpus.run.config import ConfigError, CurationConfig
 
 NOTE = (
     "Seen by Dr. Harlan Okafor today. Daughter Priya Lindqvist called 617-555-0142 on 3/14/2142.\n"
-    "Transferred from Calvert Memorial Hospital on Oct 20th.\n"
+    "Transferred from Palmdale Memorial Hospital on Oct 20th.\n"
     "Plan discussed with Dr. Okafor and [**Known lastname 12**].\n"
 )
-SECRETS = ("Okafor", "Harlan", "Lindqvist", "Priya", "617-555-0142", "3/14/2142", "Calvert", "Oct 20th")
+SECRETS = ("Okafor", "Harlan", "Lindqvist", "Priya", "617-555-0142", "3/14/2142", "Palmdale", "Oct 20th")
 
 
 def run(text: str, doc_id: str = "note-1", seed: int = 7) -> Document:
