@@ -65,6 +65,8 @@ def deid(corpus: Path, predictions: Path | None, as_json: bool, folds: int | Non
         raise click.ClickException(f"{corpus} is not the corpus the lock-box was drawn from")
     if lockbox and folds:
         raise click.ClickException("--lockbox scores the lock-box as a whole; it takes no --folds")
+    if predictions is not None and folds:
+        raise click.ClickException("--predictions writes one run's spans; it takes no --folds")
     if folds:
         result = cross_validate(corpus, folds, seed, exclude=boxed)
         if as_json:

@@ -35,13 +35,18 @@ def file_change(path: Path, entry: dict) -> str | None:
     return "sha256" if sha256_file(path) != entry["sha256"] else None
 
 
+def recorded_path(path: str) -> str:
+    """A path as `describe_files` records it: a remote URL as given, a local path without `file://`."""
+    return path if is_remote(path) else str(Path(local_path(path)))
+
+
 def describe_files(paths: list[str]) -> list[dict]:
     """Path, size and sha256 of local files (remote URLs are listed by name only)."""
     out = []
     for path in paths:
+        recorded = recorded_path(path)
         if is_remote(path):
-            out.append({"path": path})
-            continue
-        local = Path(local_path(path))
-        out.append({"path": str(local), "size": local.stat().st_size, "sha256": sha256_file(local)})
+            out.append({"path": recorded})
+        else:
+            out.append({"path": recorded, "size": Path(recorded).stat().st_size, "sha256": sha256_file(recorded)})
     return out

@@ -13,8 +13,7 @@ from pathlib import Path
 from datatrove.utils.logging import logger
 
 from medcorpus.io.atomic import atomic_write_text, remove_stale_temps
-from medcorpus.io.hashing import describe_files, file_change
-from medcorpus.paths import is_remote, local_path
+from medcorpus.io.hashing import describe_files, file_change, recorded_path
 from medcorpus.run.config import ConfigError
 
 INPUTS_FILE = "inputs.json"
@@ -53,16 +52,11 @@ def input_problems(recorded: list[dict], current: list[str] | None = None) -> li
         elif change:
             problems.append(f"input changed: {path} ({'sha256 differs' if change == 'sha256' else change})")
     if current is not None:
-        now = describe_paths_only(current)
+        now = [recorded_path(path) for path in current]
         known = {entry["path"] for entry in recorded}
         problems += [f"input added: {path}" for path in now if path not in known]
         problems += [f"input no longer listed: {entry['path']}" for entry in recorded if entry["path"] not in now]
     return problems
-
-
-def describe_paths_only(paths: list[str]) -> list[str]:
-    """Input paths as `describe_files` records them (local paths without `file://`)."""
-    return [p if is_remote(p) else str(Path(local_path(p))) for p in paths]
 
 
 def prepare_inputs(root: str | Path, paths: list[str], resume: bool) -> None:

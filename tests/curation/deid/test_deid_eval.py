@@ -110,6 +110,8 @@ def test_cli_leaves_the_lockbox_out_of_the_dev_corpus(shared_data):
 def test_cli_folds_and_lockbox_options(corpus):
     folds = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--folds", "2", "--json"])
     assert folds.exit_code != 0 and "1 patients cannot fill 2 folds" in str(folds.exception)
+    both = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--folds", "2", "--predictions", "p.jsonl"])
+    assert both.exit_code != 0 and "takes no --folds" in both.output
     boxed = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--lockbox"])
     assert boxed.exit_code != 0 and "not the corpus the lock-box was drawn from" in boxed.output
 
