@@ -20,6 +20,7 @@ from medcorpus.io.writers import AtomicJsonlWriter, AtomicParquetWriter
 
 FORMATS = ("parquet", "jsonl")
 SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl.gz"}
+DOCUMENTS = "${source}/${rank}"  # an output file name: one file per source and task
 
 
 def show_progress() -> bool:
@@ -50,7 +51,7 @@ class _Rows:
 
 
 def make_writer(
-    folder: str, fmt: str = "parquet", filename: str = "${source}/${rank}", reason: str | None = None
+    folder: str, fmt: str = "parquet", filename: str = DOCUMENTS, reason: str | None = None
 ) -> DiskWriter:
     """A datatrove writer for an intermediate folder (crash-safe: files appear complete or not at all).
 

@@ -14,11 +14,9 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from medcorpus.io.formats import make_reader, make_writer
+from medcorpus.io.formats import DOCUMENTS, make_reader, make_writer
 from medcorpus.run.config import TokenizerConfig
 from medcorpus.run.counts import StageCounter
-
-DOCUMENTS = "${source}/${rank}"  # datatrove's output file name: one file per source and task
 
 
 @dataclass(frozen=True)

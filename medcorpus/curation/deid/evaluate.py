@@ -96,11 +96,16 @@ class DeidEvaluation:
         }
 
 
+def load_notes(folder: str | Path) -> dict[NoteKey, str]:
+    """The notes of `id.text` keyed by (patient, note)."""
+    raw = (Path(folder) / "id.text").read_text(encoding="latin-1")
+    return {(int(m[1]), int(m[2])): m[3] for m in _RECORD.finditer(raw)}
+
+
 def load_gold(folder: str | Path) -> tuple[dict[NoteKey, str], dict[NoteKey, list[GoldSpan]]]:
     """Notes keyed by (patient, note) and their gold PHI spans (offsets into the note text, end exclusive)."""
     folder = Path(folder)
-    raw = (folder / "id.text").read_text(encoding="latin-1")
-    notes = {(int(m[1]), int(m[2])): m[3] for m in _RECORD.finditer(raw)}
+    notes = load_notes(folder)
     gold: dict[NoteKey, list[GoldSpan]] = {}
     for line in (folder / "id-phi.phrase").read_text(encoding="latin-1").splitlines():
         parts = line.split(" ", 5)

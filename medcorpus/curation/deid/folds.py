@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 LOCKBOX_FILE = Path(__file__).with_name("lockbox_patients.json")
-_HEADER = re.compile(rb"START_OF_RECORD=(\d+)\|\|\|\|(\d+)\|\|\|\|")
 
 
 def note_counts(folder: str | Path) -> dict[int, int]:
-    """Notes per patient of the corpus in `folder`, read from the record headers of `id.text` only."""
-    return count_notes(int(m[1]) for m in _HEADER.finditer((Path(folder) / "id.text").read_bytes()))
+    """Notes per patient of the corpus in `folder` (only the notes' keys are used)."""
+    from medcorpus.curation.deid.evaluate import load_notes
+
+    return count_notes(patient for patient, _note in load_notes(folder))
 
 
 def count_notes(patients) -> dict[int, int]:
