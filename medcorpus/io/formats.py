@@ -50,9 +50,7 @@ class _Rows:
         return {"id": document.id, "text": document.text, "metadata": metadata}
 
 
-def make_writer(
-    folder: str, fmt: str = "parquet", filename: str = DOCUMENTS, reason: str | None = None
-) -> DiskWriter:
+def make_writer(folder: str, fmt: str = "parquet", filename: str = DOCUMENTS, reason: str | None = None) -> DiskWriter:
     """A datatrove writer for an intermediate folder (crash-safe: files appear complete or not at all).
 
     Documents go to `<folder>/<source>/<rank>.<suffix>` by default (`filename` may use ${rank}
