@@ -85,6 +85,8 @@ class DeidConfig(Strict):
     categories: list[str] = ["clinical"]
     scrub_residual: bool = True
     replace: Literal["tags", "surrogates"] = "tags"
+    learned: bool = True  # the shipped name/place classifier besides the rules
+    threshold: float = Field(0.5, gt=0, le=1)  # its P(PHI) cut: lower finds more, wrongly more often
 
 
 class BenchmarkSpec(Strict):

@@ -64,6 +64,10 @@ def plan_run(config: RunConfig) -> list[Stage]:
     inputs = [f for s in config.sources.values() for f in expand_inputs(s.inputs, reader_class(s.type).suffixes)]
     if config.curation.decontam:
         inputs += config.curation.decontam.files()
+    if config.curation.deid and config.curation.deid.scrub_residual and config.curation.deid.learned:
+        from medcorpus.curation.deid.learned.model import MODEL_FILE
+
+        inputs.append(str(MODEL_FILE))  # the classifier's identity: its path and sha256
     inputs.append(tokenizer.path)
     stages.append(
         manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, tokenizer.identity(), started)

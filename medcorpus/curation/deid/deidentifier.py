@@ -46,6 +46,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.curation.deid.base import PLACEHOLDER, UNTYPED, Span, merge_spans
 from medcorpus.curation.deid.detector import PhiDetector
+from medcorpus.curation.deid.learned.model import DEFAULT_THRESHOLD, shipped
 from medcorpus.curation.deid.surrogates import Surrogates
 
 _DATE_DIGITS = re.compile(r"\d{1,4}(?:\s*[-/]\s*\d{0,4}){0,2}")
@@ -110,6 +111,8 @@ class Deidentifier(PipelineStep):
     (``deid_<TAG>``) and to ``metadata["deid"]`` as ``{tag: count}``; the replaced spans, in the input
     text's offsets, to ``metadata["phi_spans"]`` as ``[[start, end, tag], ...]``. `replace` is ``tags``
     (``[NAME]``, ...) or ``surrogates``: consistent realistic stand-ins drawn with `seed` (see `surrogates`).
+    `learned` adds the shipped name/place classifier to the rule detectors; a candidate word is PHI when its
+    probability reaches `threshold` (lower: more recall, less precision; see `medcorpus eval deid --curve`).
     """
 
     name = "de-identifier"
@@ -121,10 +124,16 @@ class Deidentifier(PipelineStep):
         scrub_residual: bool = True,
         replace: str = "tags",
         seed: int = 0,
+        learned: bool = True,
+        threshold: float = DEFAULT_THRESHOLD,
     ):
         super().__init__()
         if replace not in ("tags", "surrogates"):
             raise ValueError(f"deid replace must be 'tags' or 'surrogates', not {replace!r}")
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"deid threshold must be in (0, 1], got {threshold}")
+        self.learned = learned
+        self.threshold = threshold
         self.categories = tuple(categories)
         self.scrub_residual = scrub_residual
         self.replace = replace
@@ -134,7 +143,7 @@ class Deidentifier(PipelineStep):
     @property
     def detector(self) -> PhiDetector:
         if self._detector is None:
-            self._detector = PhiDetector()
+            self._detector = PhiDetector(classifier=shipped(self.threshold) if self.learned else None)
         return self._detector
 
     def phi_spans(self, text: str) -> list[Span]:

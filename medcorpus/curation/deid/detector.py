@@ -15,6 +15,7 @@ import scrubadub
 
 from medcorpus.curation.deid.base import TAGS, PhiDetectorBase, Span, merge_spans, protected_spans
 from medcorpus.curation.deid.dates import DateDetector
+from medcorpus.curation.deid.learned.model import WordClassifier
 from medcorpus.curation.deid.locations.detector import LocationDetector
 from medcorpus.curation.deid.names.detector import NameDetector
 from medcorpus.curation.deid.numbers import NumberDetector
@@ -29,19 +30,27 @@ _SPREAD_TAGS = ("NAME", "HOSPITAL", "LOCATION")
 class PhiDetector:
     """Finds residual PHI spans in clinical text with the project's scrubadub detectors."""
 
-    def __init__(self, detectors: list[PhiDetectorBase] | None = None):
+    def __init__(self, detectors: list[PhiDetectorBase] | None = None, classifier: WordClassifier | None = None):
+        self.classifier = classifier
         self.detectors = detectors or [NameDetector(), LocationDetector(), DateDetector(), NumberDetector()]
         self.scrubber = scrubadub.Scrubber(detector_list=self.detectors, post_processor_list=[])
         self.flag = WordFlags()
 
-    def find(self, text: str) -> list[Span]:
-        """Non-overlapping, sorted `(start, end, tag)` spans of residual PHI in `text`."""
+    def rule_spans(self, text: str) -> list[Span]:
+        """The rule detectors' spans, outside placeholders and tags (unsorted, may overlap)."""
         found: list[Span] = []
         for detector in self.detectors:
             found.extend(detector.spans(text))
         protected = protected_spans(text)
         if protected:
             found = [s for s in found if not any(s[0] < e and b < s[1] for b, e in protected)]
+        return found
+
+    def find(self, text: str) -> list[Span]:
+        """Non-overlapping, sorted `(start, end, tag)` spans of residual PHI in `text`."""
+        found = self.rule_spans(text)
+        if self.classifier is not None:
+            found.extend(self.classifier.spans(text, found))
         found.extend(self._spread(text, found))
         return merge_spans(found)
 

@@ -178,11 +178,12 @@ def score(
     return result, found
 
 
-def rule_detector() -> Callable[[str], Spans]:
-    """The `Deidentifier`'s PHI span finder, warmed up (word lists load on first use, outside the timing)."""
+def finder(learned: bool = True, threshold: float = 0.5) -> Callable[[str], Spans]:
+    """The `Deidentifier`'s PHI span finder (rules and, with `learned`, the shipped classifier), warmed up
+    (word lists and the model load on first use, outside the timing)."""
     from medcorpus.curation.deid.deidentifier import Deidentifier
 
-    find = Deidentifier().phi_spans
+    find = Deidentifier(learned=learned, threshold=threshold).phi_spans
     find(_WARM_UP)
     return find
 
@@ -197,7 +198,7 @@ def evaluate(
 
     `keep` selects notes by (patient, note) key; `predictions`, when given, receives the spans per note.
     """
-    find = find or rule_detector()
+    find = find or finder()
     notes, gold = load_gold(folder)
     keys = [key for key in notes if keep is None or keep(key)]
     result, found = score(notes, gold, keys, lambda _key, text: find(text))
@@ -257,21 +258,17 @@ def cross_validate(
 ) -> CrossValidation:
     """Patient-grouped K-fold: for each fold, `build` gets only the other folds' notes and gold, then predicts it.
 
-    `build(train_notes, train_gold)` returns a `predict(key, text)`; the default, the rule detector,
-    learns nothing from its training folds. `exclude` (default: `lockbox_for(folder)`) are left out.
+    `build(train_notes, train_gold)` returns a `predict(key, text)`; the default trains the classifier
+    on the training folds and runs it with the rules. `exclude` (default: `lockbox_for(folder)`) are left out.
     """
     from medcorpus.curation.deid.folds import assign_folds, count_notes, lockbox_for
+    from medcorpus.curation.deid.learned.train import builder
 
     excluded = lockbox_for(folder) if exclude is None else exclude
     notes, gold = load_gold(folder)
     patients = assign_folds(count_notes(p for p, _ in notes if p not in excluded), k, seed)
     keys = [key for key in notes if key[0] in patients]
-    if build is None:
-        find = rule_detector()
-
-        def build(_notes, _gold) -> Predict:
-            return lambda _key, text: find(text)
-
+    build = build or builder(0.5)
     results = []
     for fold in range(k):
         train = [key for key in keys if patients[key[0]] != fold]

@@ -20,7 +20,7 @@ tenckhoff trendelenburg trousseau valsalva virchow von willebrand wilson wernick
 white glasgow ranson apache braden morse norton allen tinel phalen gleason bishop child pugh glasgow wells
 duke kocher pfannenstiel seldinger yankauer ambu argyle salem heimlich jamshidi steri pleur evac penrose
 hemovac blake davol mickey medi port mediport broviac trialysis vas cath passy muir bivona jackson rees venti
-bair hugger kangaroo dubhoff keofeed levine ensure jevity osmolite nepro pulmocare promote impact boost
+bair hugger kangaroo dubhoff keofeed ensure jevity osmolite nepro pulmocare promote impact boost
 peptamen glucerna replete vivonex criticare tubefeeds tfs cardinal hallpike spurling lachman mcmurray
 cheyne-stokes swan-ganz guillain-barre mallory-weiss wolff-parkinson-white jackson-pratt sengstaken-blakemore
 """.split()
@@ -29,7 +29,7 @@ cheyne-stokes swan-ganz guillain-barre mallory-weiss wolff-parkinson-white jacks
 DRUGS = frozenset(
     """
 acetaminophen tylenol ibuprofen motrin advil toradol ketorolac aspirin asa ecasa morphine mso4 dilaudid
-hydromorphone fentanyl fentanly fetanyl duragesic oxycodone percocet oxycontin vicodin codeine tramadol
+hydromorphone fentanyl duragesic oxycodone percocet oxycontin vicodin codeine tramadol
 ultram demerol meperidine methadone naloxone narcan flumazenil romazicon lorazepam ativan midazolam versed
 diazepam valium haloperidol haldol olanzapine zyprexa quetiapine seroquel risperidone risperdal propofol
 diprivan precedex dexmedetomidine etomidate ketamine succinylcholine vecuronium rocuronium cisatracurium
@@ -50,7 +50,7 @@ kcl kphos potassium magnesium mag mgso4 sodium bicarbonate bicarb phosphate neut
 vanc zosyn piperacillin tazobactam unasyn ampicillin amoxicillin augmentin nafcillin oxacillin penicillin
 pcn cefazolin ancef ceftriaxone rocephin ceftazidime fortaz cefepime maxipime cefuroxime ceftin cefoxitin
 imipenem primaxin meropenem merrem aztreonam azactam gentamicin gent tobramycin tobra amikacin levofloxacin
-levaquin levoquin ciprofloxacin cipro moxifloxacin avelox azithromycin zithromax erythromycin clindamycin
+levaquin ciprofloxacin cipro moxifloxacin avelox azithromycin zithromax erythromycin clindamycin
 cleocin flagyl metronidazole bactrim septra tmp smx linezolid zyvox daptomycin synercid rifampin doxycycline
 fluconazole diflucan amphotericin ambisome caspofungin voriconazole acyclovir ganciclovir valtrex nystatin
 mycostatin clotrimazole miconazole protonix pantoprazole prilosec omeprazole nexium lansoprazole prevacid

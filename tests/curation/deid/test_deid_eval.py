@@ -99,11 +99,11 @@ def test_cli_text_report_and_bad_folder(corpus, tmp_path):
 @pytest.mark.slow
 def test_cli_leaves_the_lockbox_out_of_the_dev_corpus(shared_data):
     folder = shared_data / "deid" / "physionet_deid_dev"
-    result = CliRunner().invoke(eval_group, ["deid", "--corpus", str(folder), "--json"])
+    result = CliRunner().invoke(eval_group, ["deid", "--corpus", str(folder), "--json", "--rules-only"])
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output)
     assert metrics["notes"] == 1624 - lockbox()["notes"] == 1299
-    # In-sample (the rules were written from these notes), measured 0.9953 / 0.9130
+    # In-sample (the rules were written from these notes), measured 0.9953 / 0.9130: a regression guard
     assert metrics["recall"] >= 0.99 and metrics["precision"] >= 0.90
 
 

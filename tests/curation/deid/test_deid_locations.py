@@ -52,7 +52,6 @@ def tagged(detector: LocationDetector, text: str) -> set[str]:
         ("PT ADMITTED FROM PITTSBURG REHAB AFTER HIP REPAIR.", {"pittsburg"}),
         ("Came by ambulance from the clinic in Phila this morning.", {"phila"}),
         ('SON ("FROM DENVER") AND DAUGHTER VISITED TODAY.', {"denver"}),
-        ("Her sister who lives in DC will visit on the weekend.", {"dc"}),
         ("Orientation: I'm in KH, it is spring. Oriented x3.", {"kh"}),
         ("Family wants to wait until the SMH lawyers review the case.", {"smh"}),
         ("wife reports she was seen at kh last year for the same.", {"kh"}),

@@ -11,7 +11,7 @@ import importlib.util
 
 from support.paths import PROJECT
 
-from medcorpus.curation.deid.evaluate import evaluate, load_gold
+from medcorpus.curation.deid.evaluate import evaluate, finder, load_gold
 
 NOTES = PROJECT / "benchmarks" / "deid_notes"
 
@@ -41,8 +41,12 @@ def test_gold_files_are_built_from_the_marked_up_notes():
 
 
 def test_recall_floor_on_other_note_kinds():
-    result = evaluate(NOTES)
-    # Measured once, when the notes were first scored: recall 0.8314, precision 0.9894; Location 0.507,
-    # Other (ids, e-mails) 0.739, Phone 0.870 are the weak types. Below the 0.99 target: a floor against
-    # regressions, and the figure to beat.
-    assert result.recall >= 0.82 and result.precision >= 0.97
+    learned = evaluate(NOTES)
+    rules = evaluate(NOTES, finder(learned=False))
+    # Held out for everything (never used to write a rule or train). Rules alone, measured when the notes
+    # were first scored: recall 0.8314, precision 0.9894 (Location 0.507). With the shipped classifier
+    # (threshold 0.5): recall 0.8994, precision 0.9651 (Location 0.773). Below the 0.99 target: floors
+    # against regressions, and the figures to beat.
+    assert rules.recall >= 0.82 and rules.precision >= 0.97
+    assert learned.recall >= 0.89 and learned.precision >= 0.95
+    assert learned.recall_by_type["Location"] >= 0.75

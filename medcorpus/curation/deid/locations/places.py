@@ -18,7 +18,7 @@ from medcorpus.curation.deid.words import one_edit
 
 # Words that end a facility name (``Harrowgate Hospital``, ``Union Memorial``, ``Kestrel Valley Heart Center``).
 FACILITY = frozenset(
-    """hospital hospitals hosp hospiatal hospial hopital medical med center centre ctr mc rehab rehabilitation
+    """hospital hospitals hosp medical med center centre ctr mc rehab rehabilitation
     nursing assisted house clinic clinics health healthcare manor hospice infirmary institute memorial general
     vamc va building bldg pavilion tower campus village samaritan point place court gardens heights park er ed
     ew icu ccu micu sicu tcu university college school church company corp inc associates""".split()
@@ -66,7 +66,7 @@ NAME_WORDS = frozenset(
     episcopal trinity shriners kaiser samaritan""".split()
 )
 # Facility words that, capitalised, end a proper name whatever its words (``Memorial Hospital``, ``North Campus``).
-CAP_FACILITY = frozenset("hospital hosp hospiatal hospial hopital memorial campus rehab er".split())
+CAP_FACILITY = frozenset("hospital hosp memorial campus rehab er".split())
 # State-level abbreviations written in hospital names (``U of MD``) besides the postal codes.
 STATE_ABBREVIATIONS = frozenset("md mass penn penna conn wash calif mich minn wisc tenn ill ind fla ga va".split())
 

@@ -141,9 +141,6 @@ class LocationRules:
         word, start = self.words[j]
         token = self.text[start : start + len(word)]
         flag = self.d.flag(word)
-        if word == "dc" and home and j == i + 1 and (token.isupper() or not self.mixed):
-            self.add(j, j, "LOCATION")  # the District of Columbia, a city
-            return
         if flag & (FUNC | MEDICAL | EPONYM) or word in self.d.states or word in pp.countries():
             return
         following = self.words[j + 1][0] if j + 1 < n and self.joined(j) else ""

@@ -1,0 +1,124 @@
+"""Candidate words and their features for the learned name/place classifier.
+
+The safe-list pass, in Philter's spirit, decides which words are *candidates* for the classifier; the
+rest are cleared. A word in no vocabulary is always one. An eponym never is (the rules judge those, after
+a title say), nor a word under two letters. A lower-case known word is one only when it is a listed name
+and not an everyday English, function or clinical word ("sarah", not "bill"). A capitalised known word is
+one when it is a listed name ("Rose", "Bill") or stands mid-sentence and is not a function word. In a
+note written all in one case every word counts as starting a sentence.
+
+Features describe the word's form and vocabulary (never its spelling: surrogate names recur across
+patients, and a model that memorised them would look better out of fold than it is; an unknown word's
+last three letters are kept), and the words around it: known words by spelling, others by form. The
+rule detectors' output is not a feature: the classifier is a second, independent detector, so that
+its out-of-fold figures are its own and not borrowed from rules written from the same notes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medcorpus.curation.deid.locations.places import countries
+from medcorpus.curation.deid.words import COMMON, DICT, EPONYM, FIRST, FUNC, LAST, MEDICAL, PROPER, WordFlags, places
+
+WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_VOCABULARY = FUNC | COMMON | MEDICAL | EPONYM | DICT
+_NAMES = FIRST | LAST | PROPER
+_EVERYDAY = FUNC | COMMON | MEDICAL
+_BITS = (("func", FUNC), ("common", COMMON), ("dict", DICT), ("first", FIRST), ("last", LAST), ("proper", PROPER))
+_BITS += (("medical", MEDICAL), ("eponym", EPONYM))
+_WINDOW = 3
+
+
+def _shape(word: str) -> str:
+    if word.isupper():
+        return "UPPER" if len(word) > 1 else "I"
+    if word.islower():
+        return "lower"
+    if word[0].isupper() and word[1:].islower():
+        return "Title"
+    return "Mixed"
+
+
+class Featurizer:
+    """Tokens of a note, which of them are candidates, and each candidate's feature names."""
+
+    def __init__(self) -> None:
+        self.flags = WordFlags()
+        self.states = places()
+        self.countries = countries()
+        self._static: dict[str, tuple[int, tuple[str, ...], str]] = {}
+
+    def word(self, word: str) -> tuple[int, tuple[str, ...], str]:
+        """(flags, the word's own features, how neighbours see it), cached per spelling."""
+        cached = self._static.get(word)
+        if cached is None:
+            lower = word.lower()
+            flags = self.flags(lower)
+            shape = _shape(word)
+            own = [f"shape={shape}", f"len={min(len(word), 9)}"]
+            own += [f"is_{name}" for name, bit in _BITS if flags & bit]
+            if not flags:
+                own += ["unknown", f"suffix={lower[-3:]}"]
+            if lower in self.states:
+                own.append("state")
+            elif lower in self.countries:
+                own.append("country")
+            known = flags & FUNC or (flags & (COMMON | MEDICAL) and not flags & _NAMES)
+            seen = lower if known else f"<{shape}{'-name' if flags & _NAMES else ''}{'' if flags else '-unk'}>"
+            cached = self._static[word] = (flags, tuple(own), seen)
+        return cached
+
+    def candidate(self, word: str, flags: int, line_start: bool) -> bool:
+        """The safe-list decision: whether `word` needs the classifier at all."""
+        if len(word) < 2 or flags & EPONYM:
+            return False  # eponyms are the rules' to judge (after a title, say)
+        if not flags & _VOCABULARY:
+            return True
+        if word.islower():  # a listed name in no everyday vocabulary ("sarah", not "bill")
+            return bool(flags & _NAMES) and not flags & (FUNC | COMMON | MEDICAL)
+        return bool(flags & _NAMES) or (not line_start and not flags & FUNC and word[0].isupper())
+
+    def note(self, text: str) -> tuple[list[tuple[int, int]], list[list[str]]]:
+        """The candidate words of `text` as `(start, end)` and one feature list each."""
+        tokens = [(m.start(), m.end()) for m in WORD.finditer(text)]
+        words = [text[s:e] for s, e in tokens]
+        info = [self.word(w) for w in words]
+        seen = [x[2] for x in info]
+        head = text[:2000]
+        mixed = any(c.islower() for c in head) and any(c.isupper() for c in head)
+        last = len(tokens) - 1
+        spans, features = [], []
+        for i, (start, end) in enumerate(tokens):
+            word = words[i]
+            flags, own, _seen = info[i]
+            if len(word) < 2 or (flags & _EVERYDAY and word.islower()):
+                continue  # the safe list's quick exit: an everyday word in lower case
+            before = text[tokens[i - 1][1] : start] if i else "\n"
+            line_start = "\n" in before or before.rstrip().endswith((".", ":", ";", "?", "!"))
+            if not self.candidate(word, flags, line_start or not mixed):
+                continue
+            after = text[end : tokens[i + 1][0]] if i < last else "\n"
+            f = ["bias", *own, f"mixed={mixed}", f"line_start={line_start}"]
+            f += (f"sep-={_separator(before)}", f"sep+={_separator(after)}")
+            if i > 1:
+                f.append("-2:" + seen[i - 2])
+            if i > 0:
+                f += ("-1:" + seen[i - 1], "-1:" + info[i - 1][1][0])
+            if i < last:
+                f += ("1:" + seen[i + 1], "1:" + info[i + 1][1][0])
+            if i + 1 < last:
+                f.append("2:" + seen[i + 2])
+            f += ["w-:" + w for w in seen[max(0, i - _WINDOW) : i]]
+            f += ["w+:" + w for w in seen[i + 1 : i + 1 + _WINDOW]]
+            spans.append((start, end))
+            features.append(f)
+        return spans, features
+
+
+def _separator(gap: str) -> str:
+    gap = gap.replace("\t", " ")
+    if "\n" in gap:
+        return "newline"
+    stripped = gap.strip()
+    return stripped[:2] if stripped else ("space" if gap else "none")
