@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out/demo
 WORKERS ?= 2
 
-.PHONY: demo test test-fast test-slurm lint bench clean
+.PHONY: demo test test-fast test-slurm lint bench deid-model clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
+
+# The shipped de-identification classifier, rebuilt byte for byte from the PhysioNet dev corpus (lock-box left out).
+DEID_CORPUS ?= ../shared/data/deid/physionet_deid_dev
+deid-model: $(VENV)/.installed
+	$(BIN)/python -m medcorpus.curation.deid.learned.train --corpus $(DEID_CORPUS) --seed 0
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 from click.testing import CliRunner
 
 from medcorpus.cli.main import main
+from medcorpus.curation.deid.learned.model import MODEL_FILE
 from medcorpus.run.demo import run_demo
 from medcorpus.tokenize.shards import ShardReader, list_shards
 from medcorpus.train import PackedWindows
@@ -45,6 +47,8 @@ def test_demo_mixes_every_category_at_the_ratio(demo):
     assert any(reason.startswith("benchmark_") for reason in removed)
     assert manifest["tokenizer"]["vocab_size"] == 32000
     assert all(entry["sha256"] for entry in manifest["inputs"])
+    model = [entry for entry in manifest["inputs"] if entry["path"] == str(MODEL_FILE)]  # the deid classifier
+    assert model and model[0]["sha256"] == hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
 
 
 def test_demo_shards_load_through_the_training_dataset(demo):

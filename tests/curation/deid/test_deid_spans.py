@@ -90,3 +90,63 @@ def test_eponym_list_over_redaction_rate(step):
 
 def test_titles_still_win_over_eponyms(step):
     assert "Parkinson" in redacted_words(step, "Seen today by Dr. Parkinson from neurology.")
+
+
+# HIPAA Safe Harbor identifiers in the formats clinical documents write them, one sentence each, written here.
+IDENTIFIER_FORMATS = [
+    # dates
+    ("Admitted on 14 March 2019 for chest pain.", ["14 March 2019"]),
+    ("Seen March 14th, 2019 in clinic.", ["March 14th, 2019"]),
+    ("Date of service: 2019/03/14.", ["2019/03/14"]),
+    ("Follow-up on 14.03.2019 arranged.", ["14.03.2019"]),
+    ("Discharge date: 03-14-19", ["03-14-19"]),
+    ("Last seen 3/14 by the team.", ["3/14"]),
+    ("Surgery planned for the 21st of June.", ["21st of June"]),
+    ("Echo dated Jan 5 2020 was normal.", ["Jan 5 2020"]),
+    ("DATE OF BIRTH: 07/04/1931", ["07/04/1931"]),
+    ("DOB 4-Jul-1931.", ["4-Jul-1931"]),
+    ("Exam performed 2020-01-05T10:32 on portable unit.", ["2020-01-05"]),
+    ("Seen in Sept. 2018 for the same.", ["Sept. 2018"]),
+    ("Symptoms began in mid-October 2021.", ["October 2021"]),
+    # phones / fax
+    ("Call (617) 555-0142 with questions.", ["(617) 555-0142"]),
+    ("Fax: 617.555.0199", ["617.555.0199"]),
+    ("Tel +1 617 555 0142 ext. 214", ["617 555 0142"]),
+    ("Pager 4-1234 for the fellow.", ["4-1234"]),
+    ("Phone: 555-0142", ["555-0142"]),
+    ("Reach her at 6175550142 after 5pm.", ["6175550142"]),
+    # ids
+    ("MRN: 0012345678", ["0012345678"]),
+    ("Medical record number 4455667.", ["4455667"]),
+    ("Acct #: 98765432", ["98765432"]),
+    ("SSN 123-45-6789 on file.", ["123-45-6789"]),
+    ("Accession No. RAD-2020-004512", ["RAD-2020-004512"]),
+    ("Health plan ID: XJH445566778", ["XJH445566778"]),
+    ("License # D1234567", ["D1234567"]),
+    ("Device serial number SN 4471-AB-2290", ["4471-AB-2290"]),
+    ("Unit No: 445-22-11", ["445-22-11"]),
+    # contact
+    ("Email: jane.quorvath@mailbox.org", ["jane.quorvath@mailbox.org"]),
+    ("Portal at https://myhealth.example.net/login", ["https://myhealth.example.net/login"]),
+    # ages
+    ("92 year old woman with CHF.", ["92"]),
+    ("A 94-year-old man presents.", ["94"]),
+    ("Age: 97", ["97"]),
+    ("She is 101 years old.", ["101"]),
+    ("aged 93, lives alone", ["93"]),
+    ("pt is a 91 y/o male", ["91"]),
+    ("ninety-three year old male", ["ninety-three"]),
+    # addresses
+    ("Lives at 42 Orchard Lane, Pellwick, MA 02134.", ["42 Orchard Lane", "Pellwick", "02134"]),
+    ("Address: 1187 Birchmoor Road, Apt 4B", ["1187 Birchmoor Road", "4B"]),
+    ("Mail to PO Box 2231, Tamsworth, NH 03301", ["2231", "Tamsworth", "03301"]),
+]
+_KEPT = {"of", "the", "at", "apt", "box", "po", "ma", "nh", "road", "lane"}
+
+
+@pytest.mark.parametrize(("text", "secrets"), IDENTIFIER_FORMATS)
+def test_identifier_formats(step, text, secrets):
+    out, _counts = step.deidentify(text)
+    for secret in secrets:
+        parts = [p for p in secret.replace(",", " ").split() if p.isalnum() and len(p) > 1 and p.lower() not in _KEPT]
+        assert not [p for p in parts if p in out], (secret, out)

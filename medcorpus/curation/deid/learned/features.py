@@ -47,10 +47,14 @@ class Featurizer:
         self.flags = WordFlags()
         self.states = places()
         self.countries = countries()
-        self._static: dict[str, tuple[int, tuple[str, ...], str]] = {}
+        self._static: dict[str, tuple[int, tuple[str, ...], tuple[str, ...]]] = {}
+        self._gaps: dict[str, str] = {}
 
-    def word(self, word: str) -> tuple[int, tuple[str, ...], str]:
-        """(flags, the word's own features, how neighbours see it), cached per spelling."""
+    def word(self, word: str) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+        """(flags, the word's own features, the features it gives its neighbours), cached per spelling.
+
+        The neighbour features are, in order: two before, one before (and its shape), one after (and its
+        shape), two after, in the window before, in the window after."""
         cached = self._static.get(word)
         if cached is None:
             lower = word.lower()
@@ -66,7 +70,10 @@ class Featurizer:
                 own.append("country")
             known = flags & FUNC or (flags & (COMMON | MEDICAL) and not flags & _NAMES)
             seen = lower if known else f"<{shape}{'-name' if flags & _NAMES else ''}{'' if flags else '-unk'}>"
-            cached = self._static[word] = (flags, tuple(own), seen)
+            shape_feature = own[0]
+            roles = (f"-2:{seen}", f"-1:{seen}", f"-1:{shape_feature}", f"1:{seen}", f"1:{shape_feature}")
+            roles += (f"2:{seen}", f"w-:{seen}", f"w+:{seen}")
+            cached = self._static[word] = (flags, tuple(own), roles)
         return cached
 
     def candidate(self, word: str, flags: int, line_start: bool) -> bool:
@@ -84,14 +91,15 @@ class Featurizer:
         tokens = [(m.start(), m.end()) for m in WORD.finditer(text)]
         words = [text[s:e] for s, e in tokens]
         info = [self.word(w) for w in words]
-        seen = [x[2] for x in info]
+        roles = [x[2] for x in info]
         head = text[:2000]
         mixed = any(c.islower() for c in head) and any(c.isupper() for c in head)
+        mixed_feature = f"mixed={mixed}"
         last = len(tokens) - 1
         spans, features = [], []
         for i, (start, end) in enumerate(tokens):
             word = words[i]
-            flags, own, _seen = info[i]
+            flags, own, _roles = info[i]
             if len(word) < 2 or (flags & _EVERYDAY and word.islower()):
                 continue  # the safe list's quick exit: an everyday word in lower case
             before = text[tokens[i - 1][1] : start] if i else "\n"
@@ -99,21 +107,29 @@ class Featurizer:
             if not self.candidate(word, flags, line_start or not mixed):
                 continue
             after = text[end : tokens[i + 1][0]] if i < last else "\n"
-            f = ["bias", *own, f"mixed={mixed}", f"line_start={line_start}"]
-            f += (f"sep-={_separator(before)}", f"sep+={_separator(after)}")
+            f = ["bias", *own, mixed_feature, f"line_start={line_start}", self.gap("sep-=", before)]
+            f.append(self.gap("sep+=", after))
             if i > 1:
-                f.append("-2:" + seen[i - 2])
+                f.append(roles[i - 2][0])
             if i > 0:
-                f += ("-1:" + seen[i - 1], "-1:" + info[i - 1][1][0])
+                f += roles[i - 1][1:3]
             if i < last:
-                f += ("1:" + seen[i + 1], "1:" + info[i + 1][1][0])
+                f += roles[i + 1][3:5]
             if i + 1 < last:
-                f.append("2:" + seen[i + 2])
-            f += ["w-:" + w for w in seen[max(0, i - _WINDOW) : i]]
-            f += ["w+:" + w for w in seen[i + 1 : i + 1 + _WINDOW]]
+                f.append(roles[i + 2][5])
+            f += [r[6] for r in roles[max(0, i - _WINDOW) : i]]
+            f += [r[7] for r in roles[i + 1 : i + 1 + _WINDOW]]
             spans.append((start, end))
             features.append(f)
         return spans, features
+
+    def gap(self, side: str, gap: str) -> str:
+        """The feature for the characters between two words (cached)."""
+        key = side + gap
+        value = self._gaps.get(key)
+        if value is None:
+            value = self._gaps[key] = side + _separator(gap)
+        return value
 
 
 def _separator(gap: str) -> str:

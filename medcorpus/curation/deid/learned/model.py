@@ -78,17 +78,18 @@ class WordClassifier:
 
     def probabilities(self, features: list[str]) -> list[float]:
         """P(O), P(NAME), P(LOCATION) of one candidate."""
-        scores = list(self.intercept)
-        for name in features:
-            row = self.weights.get(name)
+        get = self.weights.get
+        o, name, place = self.intercept
+        for feature in features:
+            row = get(feature)
             if row is not None:
-                scores[0] += row[0]
-                scores[1] += row[1]
-                scores[2] += row[2]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
+                o += row[0]
+                name += row[1]
+                place += row[2]
+        top = max(o, name, place)
+        o, name, place = math.exp(o - top), math.exp(name - top), math.exp(place - top)
+        total = o + name + place
+        return [o / total, name / total, place / total]
 
     def scored(self, text: str, rule_spans: list[Span] = ()) -> list[tuple[int, int, float, str]]:
         """Every candidate word as `(start, end, P(PHI), tag)`; `rule_spans` only turn a place into a hospital."""

@@ -85,12 +85,14 @@ WARD_CUES = frozenset("to from at on in or and plan".split())
 CITY_STATE = re.compile(r",[ \t]*([A-Z]{2})\b(?:[ \t]+(\d{5}))?")
 STREET = re.compile(
     r"(?<![\d/.])\b\d{1,5}[ \t]+(?:[A-Z][A-Za-z'\-]*[ \t]+){1,3}(?i:street|avenue|ave|road|rd|boulevard|blvd"
-    r"|lane|ln|drive|way|court|place|terrace|circle|highway|hwy|parkway|pkwy|(?:st|dr)(?=[.,]))\b\.?",
+    r"|lane|ln|drive|way|court|place|terrace|circle|highway|hwy|parkway|pkwy|(?:st|dr)(?=[.,]))\b\.?"
+    r"(?:,?[ \t]*(?i:apt|apartment|unit|suite|ste|#)\.?[ \t]*#?[A-Za-z0-9-]{1,6}\b)?",  # and the unit, if any
 )
+PO_BOX = re.compile(r"\bP\.?[ \t]?O\.?[ \t]*Box[ \t]*#?[ \t]*\d{1,6}\b", re.I)
 ZIP_CODE = re.compile(r"\b(?:zip(?:[ \t]*code)?|zipcode)[ \t]*[:#]?[ \t]*(\d{5}(?:-\d{4})?)\b", re.I)
 GLUED = re.compile(r"([A-Z][a-z]{3,})(?:Building|Hospital|Campus|Center|Pavilion)\b")
 STREET_WORDS = """street avenue ave road rd boulevard blvd lane ln drive way court place terrace circle highway hwy
-parkway pkwy st dr""".split()
+parkway pkwy st dr box""".split()
 
 
 def near_miss(word: str, table: dict[str, int], known: int) -> bool:
@@ -235,6 +237,7 @@ def address_spans(text: str, bits: int, flag) -> list[tuple[int, int, str]]:
         for match in STREET.finditer(text):
             if not any(flag(w) & (FUNC | MEDICAL | EPONYM) for w in re.findall(r"[A-Za-z]+", match.group())[:-1]):
                 found.append((*match.span(), "LOCATION"))
+        found.extend((*m.span(), "LOCATION") for m in PO_BOX.finditer(text))
     if bits & _ZIPWORD:
         found.extend((*m.span(1), "LOCATION") for m in ZIP_CODE.finditer(text))
     if bits & _FAC:
