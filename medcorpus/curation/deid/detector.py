@@ -50,7 +50,7 @@ class PhiDetector:
         """Non-overlapping, sorted `(start, end, tag)` spans of residual PHI in `text`."""
         found = self.rule_spans(text)
         if self.classifier is not None:
-            found.extend(self.classifier.spans(text, found))
+            found.extend(self.classifier.spans(text))
         found.extend(self._spread(text, found))
         return merge_spans(found)
 
@@ -66,8 +66,13 @@ class PhiDetector:
                         words.setdefault(word, tag)
         if not words:
             return []
-        pattern = re.compile(r"(?<![A-Za-z])(" + "|".join(map(re.escape, sorted(words))) + r")(?![A-Za-z])", re.I)
-        return [(*m.span(), words[m.group().lower()]) for m in pattern.finditer(text)]
+        spread = []
+        for match in _ALPHA.finditer(text):  # one scan, no per-note pattern to compile
+            word = match.group().lower().removesuffix("'s")
+            tag = words.get(word)
+            if tag is not None:
+                spread.append((match.start(), match.start() + len(word), tag))
+        return spread
 
     def iter_filth(self, text: str):
         """The scrubadub view of the same detection: merged `Filth` objects from the detectors' scrubber."""

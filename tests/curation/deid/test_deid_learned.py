@@ -138,10 +138,11 @@ def test_out_of_fold_floor_on_the_dev_corpus(shared_data):
     alone = cross_validate(folder, 5, 0, build=builder(0.5, rules=False)).pooled
     names = ("HCPName", "Location", "PTName", "RelativeProxyName")
     # Classifier alone, retrained per fold on the other folds (lock-box left out): measured name and
-    # place recall HCPName 0.714, Location 0.725, PTName 0.923, RelativeProxyName 0.744.
-    floors = dict(zip(names, (0.70, 0.71, 0.90, 0.73)))
+    # place recall HCPName 0.760, Location 0.741, PTName 0.923, RelativeProxyName 0.808 (precision 0.779).
+    floors = dict(zip(names, (0.74, 0.72, 0.90, 0.79)))
+    assert alone.precision >= 0.76
     for phi_type, floor in floors.items():
         assert alone.recall_by_type[phi_type] >= floor, (phi_type, alone.recall_by_type)
     both = cross_validate(folder, 5, 0).pooled
-    # With the rules (in-sample: written from these notes): measured recall 0.9961, precision 0.8345.
+    # With the rules (in-sample: written from these notes): measured recall 0.9945, precision 0.8310.
     assert both.recall >= 0.99 and both.precision >= 0.82

@@ -88,9 +88,11 @@ class Featurizer:
 
     def note(self, text: str) -> tuple[list[tuple[int, int]], list[list[str]]]:
         """The candidate words of `text` as `(start, end)` and one feature list each."""
-        tokens = [(m.start(), m.end()) for m in WORD.finditer(text)]
-        words = [text[s:e] for s, e in tokens]
-        info = [self.word(w) for w in words]
+        matches = list(WORD.finditer(text))
+        tokens = [m.span() for m in matches]
+        words = [m.group() for m in matches]
+        known = self._static.get
+        info = [known(w) or self.word(w) for w in words]
         roles = [x[2] for x in info]
         head = text[:2000]
         mixed = any(c.islower() for c in head) and any(c.isupper() for c in head)

@@ -5,7 +5,7 @@ Classes are ``O`` (not PHI), ``NAME`` and ``LOCATION``. Training uses scikit-lea
 reads the weights from a small JSON file and sums them in plain Python, which is what lets it run inside
 the detector at a few microseconds a word. `WordClassifier.probabilities` equals scikit-learn's
 `predict_proba` on the same features (tested). A candidate word is PHI when ``1 - P(O)`` reaches the
-threshold; its tag is the likelier of ``NAME`` and ``LOCATION`` (``HOSPITAL`` where a rule said so).
+threshold; its tag is the likelier of ``NAME`` and ``LOCATION``.
 """
 
 from __future__ import annotations
@@ -91,21 +91,18 @@ class WordClassifier:
         total = o + name + place
         return [o / total, name / total, place / total]
 
-    def scored(self, text: str, rule_spans: list[Span] = ()) -> list[tuple[int, int, float, str]]:
-        """Every candidate word as `(start, end, P(PHI), tag)`; `rule_spans` only turn a place into a hospital."""
+    def scored(self, text: str) -> list[tuple[int, int, float, str]]:
+        """Every candidate word as `(start, end, P(PHI), tag)`, the tag the likelier of NAME and LOCATION."""
         out = []
-        hospital = {(s, e) for s, e, tag in rule_spans if tag == "HOSPITAL"}
         for (start, end), features in zip(*self.featurizer.note(text)):
             p = self.probabilities(features)
-            tag = "NAME" if p[1] >= p[2] else "LOCATION"
-            if tag == "LOCATION" and any(s <= start and end <= e for s, e in hospital):
-                tag = "HOSPITAL"
-            out.append((start, end, 1.0 - p[0], tag))
+            out.append((start, end, 1.0 - p[0], "NAME" if p[1] >= p[2] else "LOCATION"))
         return out
 
-    def spans(self, text: str, rule_spans: list[Span] = ()) -> list[Span]:
-        """Candidate words whose P(PHI) reaches the threshold, as `(start, end, tag)`."""
-        return [(s, e, tag) for s, e, p, tag in self.scored(text, rule_spans) if p >= self.threshold]
+    def spans(self, text: str) -> list[Span]:
+        """Candidate words whose P(PHI) reaches the threshold, as `(start, end, tag)`. Where one lies inside
+        a rule's span, `merge_spans` keeps the rule's tag (a word of ``Harrowgate Hospital`` stays HOSPITAL)."""
+        return [(s, e, tag) for s, e, p, tag in self.scored(text) if p >= self.threshold]
 
 
 @lru_cache(maxsize=4)
