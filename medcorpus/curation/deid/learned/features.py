@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from medcorpus.curation.deid.locations.places import countries
+from medcorpus.curation.deid.names.lexicon import note_case
 from medcorpus.curation.deid.words import COMMON, DICT, EPONYM, FIRST, FUNC, LAST, MEDICAL, PROPER, WordFlags, places
 
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
@@ -94,10 +95,11 @@ class Featurizer:
         known = self._static.get
         info = [known(w) or self.word(w) for w in words]
         roles = [x[2] for x in info]
-        head = text[:2000]
-        mixed = any(c.islower() for c in head) and any(c.isupper() for c in head)
-        mixed_feature = f"mixed={mixed}"
+        case = note_case(text)
+        mixed = case == "mixed"
+        mixed_feature = f"case={case}"
         last = len(tokens) - 1
+        in_lower = {w for w in words if w.islower()}
         spans, features = [], []
         for i, (start, end) in enumerate(tokens):
             word = words[i]
@@ -111,6 +113,8 @@ class Featurizer:
             after = text[end : tokens[i + 1][0]] if i < last else "\n"
             f = ["bias", *own, mixed_feature, f"line_start={line_start}", self.gap("sep-=", before)]
             f.append(self.gap("sep+=", after))
+            if not word.islower() and word.lower() in in_lower:
+                f.append("also_lower")  # written in lower case elsewhere in the note
             if i > 1:
                 f.append(roles[i - 2][0])
             if i > 0:
