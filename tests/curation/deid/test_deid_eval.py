@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from support.paths import PROJECT
 
 from medcorpus.cli.evaluate import eval_group
 from medcorpus.curation.deid.evaluate import GoldSpan, cross_validate, evaluate, load_deidpl, load_gold, score_note
@@ -169,3 +170,24 @@ def test_deidpl_baseline_on_the_dev_corpus(shared_data):
     result = cross_validate(folder, 5, 0, build=lambda _n, _g: lambda key, _text: predicted[key], exclude=boxed)
     # measured 0.9734 / 0.7380 (the corpus's README: deid.pl reports recall 0.967, precision 0.749 on the whole corpus)
     assert 0.97 <= result.pooled.recall <= 0.98 and 0.73 <= result.pooled.precision <= 0.75
+
+
+def test_cli_threshold_curve_and_rules_only(corpus):
+    bad = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--curve"])
+    assert bad.exit_code != 0 and "--curve needs --folds" in bad.output
+    bad = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--threshold", "0"])
+    assert bad.exit_code != 0
+    rules = CliRunner().invoke(eval_group, ["deid", "--corpus", str(corpus), "--rules-only", "--json"])
+    assert rules.exit_code == 0 and json.loads(rules.output)["recall"] == 1.0
+
+
+def test_cli_curve_is_out_of_fold_and_monotone():
+    notes = PROJECT / "benchmarks" / "deid_notes"
+    args = ["deid", "--corpus", str(notes), "--folds", "2", "--curve", "--json"]
+    result = CliRunner().invoke(eval_group, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [row["threshold"] for row in rows] == [round(0.1 * i, 1) for i in range(1, 10)]
+    recalls = [row["recall"] for row in rows]
+    assert recalls == sorted(recalls, reverse=True)  # a higher cut never finds more
+    assert rows[0]["precision"] <= rows[-1]["precision"]
