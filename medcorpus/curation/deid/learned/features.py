@@ -29,6 +29,7 @@ _EVERYDAY = FUNC | COMMON | MEDICAL
 _BITS = (("func", FUNC), ("common", COMMON), ("dict", DICT), ("first", FIRST), ("last", LAST), ("proper", PROPER))
 _BITS += (("medical", MEDICAL), ("eponym", EPONYM))
 _WINDOW = 3
+_CACHE_LIMIT = 200_000
 
 
 def _shape(word: str) -> str:
@@ -58,6 +59,8 @@ class Featurizer:
         shape), two after, in the window before, in the window after."""
         cached = self._static.get(word)
         if cached is None:
+            if len(self._static) >= _CACHE_LIMIT:  # bounded memory on a corpus of millions of notes
+                self._static.clear()
             lower = word.lower()
             flags = self.flags(lower)
             shape = _shape(word)
@@ -134,7 +137,9 @@ class Featurizer:
         key = side + gap
         value = self._gaps.get(key)
         if value is None:
-            value = self._gaps[key] = side + _separator(gap)
+            value = side + _separator(gap)
+            if len(gap) <= 8 and len(self._gaps) < _CACHE_LIMIT:
+                self._gaps[key] = value
         return value
 
 
