@@ -28,6 +28,7 @@ def run(config: str, executor: str, workers: int | None, resume: bool, overwrite
 
     Example: medcorpus run examples/demo.yaml --workers 2
     """
+    from medcorpus.mixers.plan import InfeasibleMix
     from medcorpus.run.config import load_config
     from medcorpus.run.runner import run as run_config
 
@@ -36,7 +37,7 @@ def run(config: str, executor: str, workers: int | None, resume: bool, overwrite
         if output:
             settings = settings.model_copy(update={"output": str(Path(output).resolve())})
         run_config(settings, executor, workers, resume, overwrite)
-    except ConfigError as error:
+    except (ConfigError, InfeasibleMix) as error:
         fail(str(error))
     except OSError as error:  # disk full, permission denied, read-only output: name the path, no traceback
         fail(describe_os_error(error))

@@ -96,6 +96,7 @@ def mix(config: str, output: str) -> None:
       seed: 1234
       mix: {ratios: {biomedical: 15, clinical: 1, general: 4}, total_tokens: 10000000}
     """
+    from medcorpus.mixers.token_mixer import check_feasible
     from medcorpus.run.config import MixConfig
     from medcorpus.run.stages import mix_stage
 
@@ -109,6 +110,7 @@ def mix(config: str, output: str) -> None:
         if missing:
             raise ConfigError(f"inputs: folder not found: {missing[0]}")
         settings = MixConfig.model_validate(raw.get("mix") or {})
+        check_feasible(folders, settings.model_dump())  # one-line error before any executor starts
         stage = mix_stage(
             folders, output, settings.model_dump(), int(raw.get("seed", 1234)), int(raw.get("vocab_size", 32000))
         )

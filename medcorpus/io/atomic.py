@@ -73,12 +73,16 @@ def describe_os_error(error: OSError) -> str:
 
 def _drop_io_traceback(record: dict) -> None:
     exception = record["exception"]
-    if exception is not None and isinstance(exception.value, OSError) and exception.value.filename is not None:
-        record["exception"] = None  # the message already names the path and the reason
+    if exception is None:
+        return
+    error = exception.value
+    if (isinstance(error, OSError) and error.filename is not None) or getattr(error, "quiet", False):
+        record["exception"] = None  # the message already names the path (or the setting) and the reason
 
 
 def quiet_io_tracebacks() -> None:
-    """Log OS errors that name their path (disk full, permission denied) as one line, without a traceback."""
+    """Log OS errors that name their path (disk full, permission denied) and errors marked `quiet` (an
+    infeasible mix, a bad setting) as one line, without a traceback."""
     from loguru import logger
 
     logger.configure(patcher=_drop_io_traceback)

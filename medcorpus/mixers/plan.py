@@ -13,6 +13,8 @@ import numpy as np
 class InfeasibleMix(ValueError):
     """The ratios and budget need more of a source than its epoch cap allows."""
 
+    quiet = True  # its message says it all: logged as one line, without a traceback
+
 
 @dataclass
 class SourceStock:
@@ -66,6 +68,18 @@ class MixPlan:
     budget: float
     category_targets: dict[str, float]
     source_targets: dict[str, float]
+
+
+def plan_for(stocks: dict[str, SourceStock], mix: dict) -> MixPlan:
+    """`plan_mix` with the settings of a run config's `mix` section."""
+    return plan_mix(
+        stocks,
+        mix["ratios"],
+        mix.get("total_tokens"),
+        mix.get("source_weights"),
+        mix.get("max_epochs", 4.0),
+        mix.get("max_epochs_per_source"),
+    )
 
 
 def plan_mix(

@@ -21,7 +21,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.mixers.mix_report import build_report
-from medcorpus.mixers.plan import MixPlan, SourceStock, plan_mix, select_documents, source_rng
+from medcorpus.mixers.plan import MixPlan, SourceStock, plan_for, select_documents, source_rng
 from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
 from medcorpus.mixers.stocks import load_stocks
 from medcorpus.run.config import ConfigError
@@ -61,6 +61,11 @@ def check_public(mix: dict, restricted: dict[str, dict[str, int]], unflagged: li
     )
 
 
+def check_feasible(inputs: list[str], mix: dict) -> MixPlan:
+    """The mix plan over the tokenized folders `inputs`; raises InfeasibleMix before anything is written."""
+    return plan_for(load_stocks(inputs)[1], mix)
+
+
 class TokenMixer(PipelineStep):
     """Selects whole documents per source to meet token ratios and writes Megatron shards.
 
@@ -83,14 +88,7 @@ class TokenMixer(PipelineStep):
         if rank != 0:
             return
         readers, stocks, unflagged = load_stocks(self.inputs)
-        plan = plan_mix(
-            stocks,
-            self.mix["ratios"],
-            self.mix.get("total_tokens"),
-            self.mix.get("source_weights"),
-            self.mix.get("max_epochs", 4.0),
-            self.mix.get("max_epochs_per_source"),
-        )
+        plan = plan_for(stocks, self.mix)
         groups, chosen = [], []
         for group, target in self._groups(plan, stocks):
             groups.append(group)

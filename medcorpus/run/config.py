@@ -17,6 +17,8 @@ from medcorpus.sources import READERS, reader_class
 class ConfigError(ValueError):
     """A configuration that cannot run; the message names the key and what is wrong."""
 
+    quiet = True  # its message says it all: logged as one line, without a traceback
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

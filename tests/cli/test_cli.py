@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from click.testing import CliRunner
 from support.paths import EXAMPLES, SAMPLES
@@ -51,6 +53,14 @@ def test_stage_commands_chain(tmp_path, shared_data):
     result = invoke("mix", str(mix), "-o", str(tmp_path / "mixed"))
     assert result.exit_code == 0, result.output
     assert invoke("manifest", "verify", str(tmp_path / "mixed" / "manifest.json")).exit_code == 0
+    # An infeasible mix (15:1:4 of biomedical documents alone) fails before any executor starts: one line.
+    mix.write_text("inputs: [tokens]\nseed: 5\nmix: {ratios: {biomedical: 15, clinical: 1, general: 4}}\n")
+    command = [sys.executable, "-m", "medcorpus", "mix", str(mix), "-o", str(tmp_path / "infeasible")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, lines
+    assert "asks for categories with no documents: ['clinical', 'general']" in lines[0]
+    assert not (tmp_path / "infeasible").exists()
 
 
 def test_example_config_runs(tmp_path):
@@ -71,3 +81,19 @@ def test_jsonl_intermediates(tmp_path):
     assert invoke("curate", "dedup", str(out), "-o", str(tmp_path / "dedup")).exit_code == 0
     manifest = json.loads((tmp_path / "dedup" / "manifest.json").read_text())
     assert manifest["stages"][0]["removed"]["general"] == {"exact_duplicate": 1}
+
+
+def test_infeasible_mix_in_a_run_fails_without_a_traceback(tmp_path, shared_data):
+    config = tmp_path / "run.yaml"
+    xml = shared_data / "pubmed" / "pubmed-29768149.xml"
+    config.write_text(
+        f"output: {tmp_path / 'out'}\nsources:\n  pubmed: {{type: pubmed, inputs: [{xml}]}}\n"
+        "mix: {ratios: {biomedical: 15, clinical: 1, general: 4}}\n"
+    )
+    command = [sys.executable, "-m", "medcorpus", "run", str(config), "--workers", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: mix.ratios asks for categories with no documents: ['clinical', 'general']"
+    )
