@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from medcorpus.cli.common import WORKERS, fail
+from medcorpus.cli.common import WORKERS, fail, parse_settings
 from medcorpus.io.atomic import describe_os_error
 from medcorpus.run.config import ConfigError
 
@@ -23,7 +23,22 @@ from medcorpus.run.config import ConfigError
 )
 @click.option("--overwrite", is_flag=True, help="Delete a non-empty output first.")
 @click.option("-o", "--output", type=click.Path(file_okay=False), default=None, help="Override the config's output.")
-def run(config: str, executor: str, workers: int | None, resume: bool, overwrite: bool, output: str | None) -> None:
+@click.option(
+    "--set",
+    "settings_",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one config key, dotted, value in YAML (repeatable), e.g. --set tokenizer.name=mistral-7b-v0.1.",
+)
+def run(
+    config: str,
+    executor: str,
+    workers: int | None,
+    resume: bool,
+    overwrite: bool,
+    output: str | None,
+    settings_: tuple[str, ...],
+) -> None:
     """Run the whole pipeline from one YAML CONFIG (validated before anything runs).
 
     Example: medcorpus run examples/demo.yaml --workers 2
@@ -33,7 +48,7 @@ def run(config: str, executor: str, workers: int | None, resume: bool, overwrite
     from medcorpus.run.runner import run as run_config
 
     try:
-        settings = load_config(config)
+        settings = load_config(config, parse_settings(settings_))
         if output:
             settings = settings.model_copy(update={"output": str(Path(output).resolve())})
         run_config(settings, executor, workers, resume, overwrite)

@@ -89,14 +89,35 @@ def _read_row(self, data: dict, path: str, id_in_file: int | str) -> dict:
     }
 
 
+class _MayBeEmpty:
+    """An intermediate folder with no files holds no documents (a source that matched nothing): read none.
+
+    datatrove's readers raise on a folder without files, which would fail the whole run."""
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        if self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern):
+            yield from super().run(data, rank, world_size)
+        elif data:
+            yield from data
+
+
+class IntermediateParquetReader(_MayBeEmpty, ParquetReader):
+    """`ParquetReader` of an intermediate folder, which may be empty."""
+
+
+class IntermediateJsonlReader(_MayBeEmpty, JsonlReader):
+    """`JsonlReader` of an intermediate folder, which may be empty."""
+
+
 def make_reader(folder: str, fmt: str = "parquet", **kwargs) -> BaseDiskReader:
-    """A datatrove reader of the documents in an intermediate folder (`<folder>/<source>/<file>`)."""
+    """A datatrove reader of the documents in an intermediate folder (`<folder>/<source>/<file>`); an empty
+    folder gives no documents."""
     kwargs.setdefault("doc_progress", show_progress())
     kwargs.setdefault("adapter", _read_row)
     if fmt == "parquet":
-        reader: BaseDiskReader = ParquetReader(folder, glob_pattern="*/*.parquet", **kwargs)
+        reader: BaseDiskReader = IntermediateParquetReader(folder, glob_pattern="*/*.parquet", **kwargs)
     elif fmt == "jsonl":
-        reader = JsonlReader(folder, glob_pattern="*/*.jsonl.gz", compression="gzip", **kwargs)
+        reader = IntermediateJsonlReader(folder, glob_pattern="*/*.jsonl.gz", compression="gzip", **kwargs)
     else:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     reader.add_file_path = False  # local paths in metadata would make outputs depend on where a run lives

@@ -86,6 +86,7 @@ def build_report(
         "seed": seed,
         "ratios": mix["ratios"],
         "validation_fraction": float(mix.get("validation_fraction", 0.0)),
+        "validation_fraction_per_source": dict(sorted((mix.get("validation_fraction_per_source") or {}).items())),
         "shard_tokens": int(mix.get("shard_tokens", 1 << 30)),
         "budget_tokens": round(plan.budget),
         "total_tokens": total,

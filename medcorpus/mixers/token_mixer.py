@@ -2,7 +2,8 @@
 
 Selected documents are shuffled globally across sources (seeded) and written to `train_NNNNN` shards of at
 most `mix.shard_tokens` tokens; with `mix.validation_fraction` a seeded share of the distinct selected
-documents of every source (with all their repeats) goes to `valid_NNNNN` shards beside them instead.
+documents of every source (with all their repeats) goes to `valid_NNNNN` shards beside them instead;
+`mix.validation_fraction_per_source` gives a source its own share (0 keeps all of it for training).
 `selection.parquet` records every selected document with its split and copies (see `selection`).
 
 Publication guard: with `mix.public` the mix refuses, before writing anything, to include a document
@@ -95,9 +96,13 @@ class TokenMixer(PipelineStep):
             chosen.append(select_documents(group, target, self.seed))
         group_of = np.concatenate([np.full(len(c), g, dtype=np.int32) for g, c in enumerate(chosen)])
         index_of = np.concatenate(chosen)
-        fraction = float(self.mix.get("validation_fraction", 0.0))
+        default = float(self.mix.get("validation_fraction", 0.0))
+        own = self.mix.get("validation_fraction_per_source") or {}
         valid = np.concatenate(
-            [split_by_document(c, fraction, self.seed, group.source) for group, c in zip(groups, chosen)]
+            [
+                split_by_document(c, float(own.get(group.source, default)), self.seed, group.source)
+                for group, c in zip(groups, chosen)
+            ]
         )
         del chosen
         restricted = restricted_counts(groups, group_of, index_of)

@@ -141,6 +141,7 @@ class MixConfig(Strict):
     max_epochs_per_source: dict[str, float] = {}
     shard_tokens: int = Field(1 << 30, gt=0)
     validation_fraction: float = Field(0.0, ge=0, lt=1)  # seeded share of distinct documents held out for validation
+    validation_fraction_per_source: dict[str, float] = {}  # a source's own share (e.g. guidelines 0.05, replay 0)
     public: bool = False  # the mixed shards will be published: restricted (credentialed) documents are refused
     allow_restricted: bool = False  # with public: publish restricted documents anyway (recorded in the report)
 
@@ -153,6 +154,14 @@ class MixConfig(Strict):
         if not ratios or any(value <= 0 for value in ratios.values()):
             raise ValueError("ratios must be positive numbers, e.g. {biomedical: 15, clinical: 1, general: 4}")
         return ratios
+
+    @field_validator("validation_fraction_per_source")
+    @classmethod
+    def _fractions(cls, fractions: dict[str, float]) -> dict[str, float]:
+        bad = {name: value for name, value in fractions.items() if not 0 <= value < 1}
+        if bad:
+            raise ValueError(f"validation fractions must be in [0, 1): {bad}")
+        return fractions
 
 
 class TokenizerConfig(Strict):
@@ -230,6 +239,27 @@ def resolve_paths(raw: dict, base: Path) -> dict:
         decontam["benchmarks"] = [fix(item) if isinstance(item, str) else item for item in decontam["benchmarks"]]
     if isinstance(raw.get("output"), str):
         raw["output"] = fix(raw["output"])
+    tokenizer = raw.get("tokenizer")
+    if isinstance(tokenizer, dict) and isinstance(tokenizer.get("name"), str):
+        name = tokenizer["name"]
+        if "/" in name.replace("\\", "/") or name.endswith((".model", ".json")):  # a file, not a named tokenizer
+            tokenizer["name"] = fix(name)
+    return raw
+
+
+def apply_overrides(raw: dict, overrides: dict[str, object]) -> dict:
+    """Set dotted keys (``tokenizer.name``, ``mix.total_tokens``) in a raw config, creating mappings on the way."""
+    for key, value in overrides.items():
+        parts = key.split(".")
+        node = raw
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {key}: {part} is not a mapping")
+            node = child
+        node[parts[-1]] = value
     return raw
 
 
@@ -257,8 +287,9 @@ def validate(raw: dict) -> RunConfig:
     return config
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML run config; relative paths are relative to the file."""
+def load_config(path: str | Path, overrides: dict[str, object] | None = None) -> RunConfig:
+    """Read and validate a YAML run config; relative paths are relative to the file (those of `overrides`,
+    dotted keys set before validation, too)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -268,7 +299,7 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: not valid YAML ({error})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    return validate(resolve_paths(raw, path.resolve().parent))
+    return validate(resolve_paths(apply_overrides(raw, overrides or {}), path.resolve().parent))
 
 
 __all__ = ["READERS", "STEP_ORDER", "ConfigError", "RunConfig", "load_config", "validate"]

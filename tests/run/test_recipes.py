@@ -1,0 +1,84 @@
+"""The seed-corpus recipes in examples/ run end to end on a small local mirror and mix as their headers say."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support.paths import EXAMPLES, SAMPLES
+
+from medcorpus.cli.main import main
+
+
+def mirror(tmp_path: Path, data: Path, recipe: str) -> Path:
+    """`tmp/examples/<recipe>` beside `tmp/data/...` laid out as the downloaders write it (links to real files)."""
+    (tmp_path / "examples").mkdir()
+    shutil.copy(EXAMPLES / recipe, tmp_path / "examples" / recipe)
+    root = tmp_path / "data"
+    (root / "pubmed" / "baseline").mkdir(parents=True)
+    (root / "pubmed" / "baseline" / "pubmed20n0014.xml.gz").symlink_to(data / "pubmed" / "pubmed20n0014.xml.gz")
+    (root / "pmc").symlink_to(data / "pmc_oa")
+    (root / "guidelines").symlink_to(data / "guidelines")
+    (root / "replay").mkdir()
+    for path in sorted((data / "general" / "dolma_test_data").glob("*.json*")):
+        (root / "replay" / path.name).symlink_to(path)
+    (root / "mimic").symlink_to(SAMPLES / "mimic")  # MIMIC itself is credentialed: our own sample notes
+    return tmp_path / "examples" / recipe
+
+
+def run_recipe(config: Path) -> tuple[dict, dict]:
+    args = ["run", str(config), "--set", "tokenizer.name=mistral-7b-v0.1", "--workers", "2"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    out = Path(result.output.strip().splitlines()[-1].split(": ", 1)[1])
+    return json.loads((out / "shards" / "mix_report.json").read_text()), json.loads((out / "manifest.json").read_text())
+
+
+def valid_share(row: dict) -> float:
+    documents = {split: row["splits"][split]["documents"] for split in ("train", "valid")}
+    return documents["valid"] / (documents["train"] + documents["valid"])
+
+
+@pytest.mark.slow
+def test_meditron_gap_replay(tmp_path, shared_data):
+    report, manifest = run_recipe(mirror(tmp_path, shared_data, "meditron_gap_replay.yaml"))
+    categories = report["categories"]
+    assert set(categories) == {"biomedical", "general"}
+    assert categories["biomedical"]["achieved_share"] == pytest.approx(0.99, abs=0.001)
+    assert categories["general"]["achieved_share"] == pytest.approx(0.01, abs=0.001)
+    sources = report["sources"]
+    assert {"guidelines", "pmc", "pubmed", "replay"} <= set(sources)
+    # natural sizes within biomedical: every biomedical source in proportion to what it offers
+    biomedical = ["guidelines", "pmc", "pubmed"]
+    offered = sum(sources[s]["available_tokens"] for s in biomedical)
+    taken = sum(sources[s]["achieved_tokens"] for s in biomedical)
+    for name in biomedical:
+        assert sources[name]["achieved_tokens"] / taken == pytest.approx(
+            sources[name]["available_tokens"] / offered, abs=0.01
+        )
+    # validation: 3% of papers and abstracts, 5% of guidelines, no replay (rounded per source, by document)
+    assert valid_share(sources["pubmed"]) == pytest.approx(0.03, abs=0.002)
+    assert sources["guidelines"]["splits"]["valid"]["documents"] == round(0.05 * sum(
+        sources["guidelines"]["splits"][s]["documents"] for s in ("train", "valid")
+    ))  # fmt: skip
+    assert sources["replay"]["splits"]["valid"]["documents"] == 0
+    assert manifest["tokenizer"]["add_bos"] is False and manifest["tokenizer"]["add_eos"] is True
+
+
+@pytest.mark.slow
+def test_me_llama(tmp_path, shared_data):
+    report, _manifest = run_recipe(mirror(tmp_path, shared_data, "me_llama.yaml"))
+    shares = {category: row["achieved_share"] for category, row in report["categories"].items()}
+    assert shares == pytest.approx({"biomedical": 0.75, "clinical": 0.05, "general": 0.2}, abs=0.01)
+    assert report["public"] is False and report["allow_restricted"] is False
+    clinical = {name for name, row in report["sources"].items() if name.startswith("mimic")}
+    assert clinical and set(report["restricted"]) == clinical
+    for name in clinical:
+        assert report["sources"][name]["restricted_documents"] == sum(
+            report["sources"][name]["splits"][s]["documents"] for s in ("train", "valid")
+        )
+    assert report["validation_fraction"] == 0.01
+    assert report["splits"]["valid"]["documents"] > 0
