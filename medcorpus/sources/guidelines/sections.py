@@ -6,10 +6,13 @@ stand as a plain line (a PDF whose headings carry no style, or text from elsewhe
 looks like a heading and names a removed section runs to the next heading of any kind.
 
 A heading names a section when, after numbering ("7.", "4.2", "IV.", "Appendix B:") and punctuation
-are set aside, it contains the section's name (plural or singular) and otherwise only words such as
-"statement", "of", "potential", "financial", "sources": "7. References", "Conflicts of Interest Statement",
-"Disclosure of potential conflicts", "Sources of funding" and "Acknowledgement of financial support"
-match; "Funding of national programmes" and "Reference standards" do not.
+(slashes, ampersands) are set aside, it contains the section's name (plural or singular) and, besides
+the names of other removed sections, only words such as "statement", "of", "potential", "financial",
+"sources", "evidence", "further reading": "7. References", "Conflicts of Interest Statement",
+"Disclosure of potential conflicts", "Sources of funding", "Acknowledgement of financial support",
+"Bibliography/Evidence", "References and further reading" and "REFERENCES / BIBLIOGRAPHY" match (the
+name named first is returned); "Funding of national programmes", "Reference standards", "Evidence for
+treatment" and "Appendix A: Search strategy" do not.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ FILLERS = frozenset(
     "a an and or of the for this these to in on by with our its from statement section list source information "
     "cited selected further potential financial author panel member committee relevant declared declaration "
     "disclosure conflict interest competing support other guideline document relationship industry general "
-    "legal important notice note sponsorship editorial independence external commercial personal".split()
+    "legal important notice note sponsorship editorial independence external commercial personal evidence "
+    "reading literature citation".split()
 )
 MAX_EXTRA_WORDS = 5
 HEADING_WORDS = 14  # a plain line with more words is not a heading
@@ -42,22 +46,28 @@ def _words(text: str) -> list[str]:
     return [_singular(word) for word in re.findall(r"[a-z]+", text.lower())]
 
 
+def _find(words: list[str], wanted: list[str]) -> int | None:
+    """Where `wanted` first stands in `words`, or None."""
+    n = len(wanted)
+    return next((i for i in range(len(words) - n + 1) if words[i : i + n] == wanted), None)
+
+
 def heading_name(heading: str, names: Iterable[str]) -> str | None:
     """The configured name a heading's text matches (see the module docstring), or None."""
     words = _words(heading)
     if not words or len(words) > HEADING_WORDS:
         return None
+    rest = list(enumerate(words))  # (position, word) not yet part of a name
+    found = []  # (position, name)
     for name in names:
         wanted = _words(name)
-        n = len(wanted)
-        if not wanted or len(words) > n + MAX_EXTRA_WORDS:
-            continue
-        for start in range(len(words) - n + 1):
-            if words[start : start + n] == wanted:
-                rest = words[:start] + words[start + n :]
-                if all(word in FILLERS for word in rest):
-                    return name
-    return None
+        start = _find([word for _, word in rest], wanted) if wanted else None
+        if start is not None:
+            found.append((rest[start][0], name))
+            del rest[start : start + len(wanted)]
+    if not found or len(rest) > MAX_EXTRA_WORDS or any(word not in FILLERS for _, word in rest):
+        return None
+    return min(found)[1]
 
 
 def markdown_level(line: str) -> int:

@@ -6,8 +6,12 @@ columns of cells) is a table. Its text rows are dropped (with a "Table N" captio
 one block of cells. Tables drawn without vertical rules or cell shading are not found (their text stays
 as text). pymupdf's `find_tables` is not used: it costs about half a second a page.
 
-Tables of contents: on the first pages, a page most of whose rows end in a page number (after dotted
-leaders or a space), with those numbers rising, is a contents page; its entry blocks are dropped.
+Tables of contents: an entry is a dot leader (four or more dots, spaced or not, or a run of "…")
+followed by a page number or ending its row, anywhere in the row, or else a row ending in a page number
+after a space. On the first pages, a page with at least 0.4 entries per row, three of them (under a
+contents heading or with leaders) or six, and their page numbers rising, is a contents page: its blocks
+of entries are dropped. A row holding two or more leader entries with rising numbers ("1 Introduction
+..... 3 2 Methods ..... 5", contents as Word runs them together) is dropped on any of those pages.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ INSET = 15.0  # a table has a vertical rule at least this far inside its outline
 MAX_SEGMENTS = 5000  # a page drawing more is a figure, not a table
 CAPTION = re.compile(r"^(?:Table|Tab\.)\s*[\dIVX]+[A-Za-z]?\b")
 TOC_ENTRY = re.compile(r"^(?=.*[^\W\d_]).*?[^\d\s.](?:\s*(?:\.\s*){2,}|\s*…+\s*|\s+)(\d{1,4}|[ivxlc]{1,6})$", re.I)
+TOC_LEADER = re.compile(r"(?:(?:\. ?){4,}|(?:… ?){2,}) ?(?:(\d{1,4}|[ivxlc]{1,6})(?= |$)|$)", re.I)
 TOC_HEADING = re.compile(r"^(?:table\s+of\s+)?contents$|^contents\s+page$", re.I)
 TOC_PAGES = 0.15  # share of the document (at least the first 6 pages) searched for contents pages
 
@@ -152,22 +157,62 @@ def _rising(numbers: list[int]) -> bool:
     return not pairs or sum(a <= b for a, b in pairs) >= 0.8 * len(pairs)
 
 
+def _page_numbers(entries: list[str]) -> list[int]:
+    return [int(n) for n in entries if n.isdigit()]
+
+
+def _leaders(text: str) -> list[str]:
+    """Page numbers after the dot leaders of a row (whitespace as single spaces), "" for one ending the row."""
+    if ".." not in text and ". ." not in text and "…" not in text:
+        return []  # most rows: no need to run the pattern
+    return TOC_LEADER.findall(text)
+
+
+def contents_entries(text: str) -> list[str]:
+    """Page numbers of the contents entries in a row: one per leader entry ("" for a leader ending the row),
+    else the number ending a row shaped as one entry; [] for any other row."""
+    leaders = _leaders(text)
+    if leaders:
+        return leaders
+    match = TOC_ENTRY.match(text)
+    return [match.group(1)] if match else []
+
+
+def _run_together(row: Row) -> bool:
+    """Whether a row holds two or more leader entries with rising page numbers."""
+    entries = _leaders(row.text)
+    return len(entries) >= 2 and _rising(_page_numbers(entries))
+
+
+def _contents_page(rows: list[Row]) -> bool:
+    """Whether rows are a contents page's: enough entries per row, enough in all, page numbers rising."""
+    entries = [n for r in rows for n in contents_entries(r.text)]
+    leaders = sum(len(_leaders(r.text)) for r in rows)
+    heading = any(TOC_HEADING.match(r.text) for r in rows)
+    needed = 3 if heading or leaders >= 3 else 6
+    return len(entries) >= max(needed, 0.4 * len(rows)) and _rising(_page_numbers(entries))
+
+
+def _listing(block: Block) -> bool:
+    """Whether a block of a contents page belongs to the listing: mostly entries and headings, or no sentence."""
+    texts = [r.text for r in block.rows]
+    hits = sum(1 for t in texts if contents_entries(t) or TOC_HEADING.match(t))
+    return hits >= 0.3 * len(texts) or not any(t[-1] in ".!?" for t in texts)
+
+
 def remove_contents(pages: list[list[Block]]) -> int:
-    """Drop the entries of contents pages among the first pages (blocks in reading order); pages changed."""
+    """Drop the entries of contents pages, and rows of run-together entries, among the first pages (blocks
+    in reading order); pages changed."""
     changed = 0
     for blocks in pages[: max(6, round(TOC_PAGES * len(pages)))]:
         rows = [r for b in blocks if b.table is None for r in b.rows]
-        entries = [r for r in rows if TOC_ENTRY.match(r.text)]
-        heading = any(TOC_HEADING.match(r.text) for r in rows)
-        numbers = [int(m.group(1)) for r in entries if (m := TOC_ENTRY.match(r.text)) and m.group(1).isdigit()]
-        if len(entries) < (3 if heading else 6) or len(entries) < 0.4 * len(rows) or not _rising(numbers):
+        contents = _contents_page(rows)
+        drop = {id(r) for r in rows if _run_together(r)}
+        if not contents and not drop:
             continue
         changed += 1
-
-        def listing(block: Block) -> bool:
-            texts = [r.text for r in block.rows]
-            hits = sum(1 for t in texts if TOC_ENTRY.match(t) or TOC_HEADING.match(t))
-            return hits >= 0.3 * len(texts) or not any(t[-1] in ".!?" for t in texts)
-
-        blocks[:] = [b for b in blocks if b.table is not None or not listing(b)]
+        for block in blocks:
+            if block.table is None:
+                block.rows = [r for r in block.rows if id(r) not in drop]
+        blocks[:] = [b for b in blocks if b.table is not None or (b.rows and not (contents and _listing(b)))]
     return changed
