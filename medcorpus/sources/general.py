@@ -32,10 +32,11 @@ from zstandard import ZstdError
 
 from medcorpus.documents import make_document, url_hash
 from medcorpus.paths import open_input
-from medcorpus.sources.base import SourceReader
+from medcorpus.sources.base import FILE_ERRORS, SourceReader
 from medcorpus.sources.download.remote_files import LEDGER_NAME
 
 DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)
+__all__ = ["DECOMPRESSION_ERRORS", "FILE_ERRORS", "GeneralReader", "text_bytes"]
 URL_KEYS = ("url", "warc_url", "source_url", "link")
 SOURCE_KEYS = ("redpajama_set_name", "source", "dataset", "source_domain")
 DATE_KEYS = ("created", "timestamp", "date_download", "date", "added")

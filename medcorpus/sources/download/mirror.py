@@ -58,7 +58,7 @@ class _Retry(Exception):
         self.delay = delay
 
 
-class _Fatal(Exception):
+class FetchError(Exception):
     """A failure no retry mends (HTTP 404, an unreadable .md5, no way to verify)."""
 
 
@@ -175,14 +175,14 @@ class Downloader:
                 return action()
             except _Retry as error:
                 if attempt == self.retries:
-                    raise _Fatal(f"{error} (gave up after {attempt + 1} attempts)") from error
+                    raise FetchError(f"{error} (gave up after {attempt + 1} attempts)") from error
                 delay = min(MAX_DELAY, self.backoff * 2**attempt if error.delay is None else error.delay)
                 logger.warning(f"{what}: {error}; retry {attempt + 1}/{self.retries} in {delay:g}s")
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
     def request(self, method: str, url: str, headers: dict | None = None, stream: bool = False):
-        """One request; transient trouble raises `_Retry`, other HTTP errors `_Fatal`."""
+        """One request; transient trouble raises `_Retry`, other HTTP errors `FetchError`."""
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **self.headers, **(headers or {})}
         try:
             response = self.session().request(method, url, headers=headers, stream=stream, timeout=self.timeout)
@@ -193,7 +193,7 @@ class Downloader:
             reason = f"HTTP {response.status_code} for {url}"
             if response.status_code in RETRY_STATUS:
                 raise _Retry(reason, _retry_after(response))
-            raise _Fatal(reason)
+            raise FetchError(reason)
         return response
 
     def get_text(self, url: str) -> str:
@@ -203,7 +203,7 @@ class Downloader:
         """The size a HEAD request announces; None when the server gives none (the GET may still)."""
         try:
             response = self.request("HEAD", url)
-        except _Fatal:
+        except FetchError:
             return None
         return _number(response.headers.get("Content-Length")) if response.status_code == 200 else None
 
@@ -213,7 +213,7 @@ class Downloader:
             expected = expect()
             url, target = self.base_url + quote(name), self.dest / name
             return self._check_local(name, url, target, expected) or self._download(name, url, target, expected)
-        except _Fatal as error:
+        except FetchError as error:
             logger.error(f"{name}: {error}")
             return FileResult(name, "failed", reason=str(error))
         except OSError as error:
@@ -236,7 +236,7 @@ class Downloader:
         text = self.retrying(f"{name}.md5", lambda: self.get_text(url + ".md5"))
         digest = parse_md5(text, name)
         if digest is None:
-            raise _Fatal(f"{name}.md5 holds no md5 for {name}")
+            raise FetchError(f"{name}.md5 holds no md5 for {name}")
         md5_path = self.dest / f"{name}.md5"
         if not md5_path.is_file() or md5_path.read_text(errors="replace") != text:
             atomic_write_bytes(md5_path, text.encode(), unique=True)
@@ -283,7 +283,7 @@ class Downloader:
                 part.unlink(missing_ok=True)
                 raise _Retry(f"size mismatch: got {size} bytes, expected {expected.size}")
             if not expected.digest and expected.size is None and total is None:
-                raise _Fatal("no checksum published and the server gave no size: cannot verify")
+                raise FetchError("no checksum published and the server gave no size: cannot verify")
             return size
 
         size = self.retrying(name, attempt)
@@ -314,12 +314,12 @@ class Downloader:
                 have, mode, digest = 0, "wb", hashlib.new(algorithm)
                 total = _number(response.headers.get("Content-Length"))
             else:
-                raise _Fatal(f"unexpected HTTP {response.status_code} for {url}")
+                raise FetchError(f"unexpected HTTP {response.status_code} for {url}")
             with open(part, mode) as out:
                 try:
                     for chunk in response.raw.stream(CHUNK, decode_content=False):
                         if self.stop.is_set():
-                            raise _Fatal("interrupted; the partial file is kept for the next run")
+                            raise FetchError("interrupted; the partial file is kept for the next run")
                         out.write(chunk)
                         digest.update(chunk)
                         have += len(chunk)
@@ -361,7 +361,7 @@ def mirror(
     try:
         try:
             listed = set(parse_listing(job.retrying(base_url, lambda: job.get_text(base_url)), base_url))
-        except _Fatal as error:
+        except FetchError as error:
             raise MirrorError(f"cannot list {base_url}: {error}") from error
         checksums = {name + ".md5" for name in listed}
         names = select((name for name in listed if name not in checksums), patterns, max_files)
@@ -369,7 +369,9 @@ def mirror(
         if dry_run:
             ledger = Ledger(dest) if dest.is_dir() else None
             return MirrorReport(
-                base_url, str(dest), [_planned(name, name + ".md5" in listed, ledger) for name in names]
+                base_url,
+                str(dest),
+                [planned(name, "md5" if name + ".md5" in listed else "size-only", ledger) for name in names],
             )
         try:
             dest.mkdir(parents=True, exist_ok=True)
@@ -386,8 +388,7 @@ def mirror(
     return MirrorReport(base_url, str(dest), results)
 
 
-def _planned(name: str, has_md5: bool, ledger: Ledger | None) -> FileResult:
+def planned(name: str, verified: str, ledger: Ledger | None) -> FileResult:
+    """The dry-run result for one file: how it would be checked, and whether the ledger holds it."""
     entry = ledger.get(name) if ledger else None
-    return FileResult(
-        name, "planned", verified="md5" if has_md5 else "size-only", reason="in the ledger" if entry else ""
-    )
+    return FileResult(name, "planned", verified=verified, reason="in the ledger" if entry else "")
