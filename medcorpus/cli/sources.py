@@ -24,7 +24,7 @@ class SourceGroup(click.Group):
 
 @click.group()
 def sources() -> None:
-    """Parse raw files of one source into documents, or download them (pubmed, pmc).
+    """Parse raw files of one source into documents, or download them (pubmed, pmc, general).
 
     Example: medcorpus sources pubmed pubmed24n0001.xml.gz -o out/pubmed
     """
@@ -79,6 +79,7 @@ def source_group(source_type: str) -> click.Group:
 FETCHERS = {
     "pubmed": ("medcorpus.cli.download", "pubmed_download", "download NLM's bulk files"),
     "pmc": ("medcorpus.cli.download", "pmc_download", "download NLM's bulk files"),
+    "general": ("medcorpus.cli.download", "general_download", "download replay sets from the Hugging Face Hub"),
     "guidelines": ("medcorpus.cli.crawl", "guidelines_crawl", "crawl a publisher's site"),
 }
 for _name in READERS:

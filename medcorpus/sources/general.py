@@ -1,8 +1,11 @@
-"""General-domain replay text from JSON lines: RedPajama, Dolma and CCNet layouts.
+"""General-domain replay text from JSON lines or Parquet: RedPajama, Dolma, CCNet and FineWeb layouts.
 
 RedPajama lines are `{"text": ..., "meta": {...}}`; Dolma lines are `{id, text, source, added,
 created, metadata}`; CCNet lines keep the text in `raw_content` and their fields at the top
-level. A `.json` file may also hold one JSON array of such records.
+level. A `.json` file may also hold one JSON array of such records. A `.parquet` file (FineWeb:
+`text, id, dump, url, date, language, ...`) gives one record a row, read a batch at a time, with
+the same text field and metadata as a JSON line. The ledger `medcorpus sources general download`
+leaves in its folder (`medcorpus-ledger.json`) is never read as data.
 
 A plain `.jsonl` file larger than `split_bytes` is read as byte ranges of that size, each its own
 work unit (`path#bytes=START-END`), so many tasks share one huge file. A line belongs to the range
@@ -21,19 +24,24 @@ from collections.abc import Iterable, Iterator
 
 import fsspec
 import orjson
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from zstandard import ZstdError
 
 from medcorpus.documents import make_document, url_hash
 from medcorpus.paths import open_input
-from medcorpus.sources.base import SourceReader
+from medcorpus.sources.base import FILE_ERRORS, SourceReader
+from medcorpus.sources.download.remote_files import LEDGER_NAME
 
 DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)
+__all__ = ["DECOMPRESSION_ERRORS", "FILE_ERRORS", "GeneralReader", "text_bytes"]
 URL_KEYS = ("url", "warc_url", "source_url", "link")
 SOURCE_KEYS = ("redpajama_set_name", "source", "dataset", "source_domain")
 DATE_KEYS = ("created", "timestamp", "date_download", "date", "added")
 SPLIT_BYTES = 128 * 2**20
+PARQUET_BATCH = 1024
 _RANGE = re.compile(r"#bytes=(\d+)-(\d+)$")
 
 
@@ -56,8 +64,59 @@ def _pick(records: Iterable[dict], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def _text(record: dict, text_key: str) -> object:
+    """The record's text under `text_key`; for "text", CCNet's `raw_content` where there is no "text"."""
+    text = record.get(text_key)
+    return record.get("raw_content") if text is None and text_key == "text" else text
+
+
+def _parquet_rows(path: str, columns: list[str] | None = None) -> Iterator[tuple[int, dict]]:
+    """(row number from 1, row as a dict) of a Parquet file, `PARQUET_BATCH` rows in memory at a time."""
+    with fsspec.open(path, "rb") as handle:
+        number = 0
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH, columns=columns):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
+
+
+def text_bytes(path: str, text_key: str = "text") -> tuple[int, int]:
+    """(records with text, UTF-8 bytes of that text) in one file, the text chosen as `GeneralReader` does.
+
+    A Parquet file is read one column at a time (no rows built); raises `ValueError` when it has no
+    such column, and when a file that holds records has text under no record's `text_key`."""
+    if path.endswith(".parquet"):
+        with fsspec.open(path, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            names = parquet.schema_arrow.names
+            key = text_key if text_key in names or text_key != "text" else "raw_content"
+            if key not in names:
+                raise ValueError(f"{os.path.basename(path)} has no {text_key!r} column (it has: {', '.join(names)})")
+            records = size = 0
+            for group in range(parquet.num_row_groups):
+                column = parquet.read_row_group(group, columns=[key]).column(0)
+                records += len(column) - column.null_count
+                size += pc.sum(pc.binary_length(column)).as_py() or 0
+        return records, size
+    reader = GeneralReader([path], text_key=text_key, split_bytes=0)
+    seen = records = size = 0
+    for _, raw in reader._records(path):
+        seen += 1
+        try:
+            record = orjson.loads(raw) if isinstance(raw, bytes) else raw
+        except orjson.JSONDecodeError:
+            continue
+        text = _text(record, text_key) if isinstance(record, dict) else None
+        if isinstance(text, str):
+            records += 1
+            size += len(text.encode("utf-8"))
+    if seen and not records:
+        raise ValueError(f"no record of {os.path.basename(path)} has text under {text_key!r}")
+    return records, size
+
+
 class GeneralReader(SourceReader):
-    """General-domain documents from JSON lines (plain or compressed), one document a line.
+    """General-domain documents from JSON lines (plain or compressed) or Parquet, one document a line or row.
 
     Ids are `general:<name>:<record id>`, or `general:<name>:<hash of file name>:<line>` for a
     record without an id (`:b<byte offset>` in a split file). Bad JSON, non-object lines and records
@@ -68,7 +127,7 @@ class GeneralReader(SourceReader):
     name = "general reader"
     source = "general"
     category = "general"
-    suffixes = (".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json")
+    suffixes = (".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json", ".parquet")
 
     def __init__(
         self,
@@ -87,7 +146,8 @@ class GeneralReader(SourceReader):
         self.license = license
         self.text_key = text_key
         self.split_bytes = split_bytes
-        self.files = [part for path in self.files for part in self._parts(path)]
+        files = [path for path in self.files if os.path.basename(path) != LEDGER_NAME]
+        self.files = [part for path in files for part in self._parts(path)]
 
     def _parts(self, path: str) -> list[str]:
         """`path` itself, or `path#bytes=START-END` ranges of `split_bytes` for a large plain JSONL file."""
@@ -105,6 +165,8 @@ class GeneralReader(SourceReader):
         if byte_range is not None:
             path = path[: byte_range.start()]
             records = self._range_records(path, int(byte_range.group(1)), int(byte_range.group(2)))
+        elif path.endswith(".parquet"):
+            records = _parquet_rows(path)
         else:
             records = self._records(path)
         file_key = url_hash(os.path.basename(path))
@@ -164,9 +226,7 @@ class GeneralReader(SourceReader):
         if not isinstance(record, dict):
             self.reject(path, "not_object", doc_id=line_id)
             return None
-        text = record.get(self.text_key)
-        if text is None and self.text_key == "text":
-            text = record.get("raw_content")  # CCNet
+        text = _text(record, self.text_key)
         if not isinstance(text, str) or not text.strip():
             self.reject(path, "no_text", doc_id=line_id)
             return None

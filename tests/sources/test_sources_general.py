@@ -1,4 +1,4 @@
-"""General-domain reader: Dolma and CCNet test data, the RedPajama sample, and hostile JSON lines."""
+"""General-domain reader: Dolma and CCNet test data, the RedPajama sample, hostile JSON lines, Parquet."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from support.helpers import read_all
 from support.paths import SAMPLES
 
@@ -151,3 +152,70 @@ def test_zstd_input_and_corrupt_zstd(tmp_path):
     broken.write_bytes(b"\x28\xb5\x2f\xfd not really zstd")
     docs, rejects = read_all(GeneralReader([str(broken)]))
     assert docs == [] and len(rejects) == 1 and rejects[0][1] is None
+
+
+def write_parquet(path: Path, rows: list[dict], row_group_size: int = 2) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=row_group_size)
+    return path
+
+
+FINEWEB_ROWS = [
+    {"text": f"{TEXT} Row {n}.", "id": f"<urn:uuid:{n}>", "url": f"https://w{n}.example/", "date": "2024-01-01"}
+    for n in range(5)
+] + [
+    {"text": None, "id": "<urn:uuid:none>", "url": "https://none.example/", "date": None},
+    {"text": "  ", "id": None, "url": None, "date": None},
+]
+
+
+def test_parquet_rows_are_read_like_json_lines(tmp_path):
+    parquet = write_parquet(tmp_path / "000_00000.parquet", FINEWEB_ROWS)
+    jsonl = write_lines(tmp_path / "same.jsonl", [json.dumps(row) for row in FINEWEB_ROWS])
+    docs, rejects = read_all(GeneralReader([str(parquet)], name="fineweb", license="ODC-BY-1.0"))
+    twins, twin_rejects = read_all(GeneralReader([str(jsonl)], name="fineweb", license="ODC-BY-1.0"))
+    assert [d.text for d in docs] == [f"{TEXT} Row {n}." for n in range(5)] == [d.text for d in twins]
+    assert [d.id for d in docs] == [f"general:fineweb:<urn:uuid:{n}>" for n in range(5)]
+    assert [(d.id, d.metadata) for d in docs] == [(d.id, d.metadata) for d in twins]
+    assert docs[2].metadata["url"] == "https://w2.example/" and docs[2].metadata["date"] == "2024-01-01"
+    key = url_hash(parquet.name)
+    assert rejects == [("no_text", f"general:fineweb:{key}:6"), ("no_text", f"general:fineweb:{key}:7")]
+    assert [reason for reason, _ in twin_rejects] == ["no_text", "no_text"]
+
+
+def test_parquet_text_key_folder_inputs_and_the_ledger_left_aside(tmp_path):
+    write_parquet(tmp_path / "a.parquet", [{"content": TEXT, "text": "other"}])
+    (tmp_path / "medcorpus-ledger.json").write_text('{\n "files": {},\n "version": 1\n}\n')
+    (tmp_path / "b.jsonl").write_text(json.dumps({"content": TEXT + " B."}) + "\n")
+    reader = GeneralReader([str(tmp_path)], text_key="content")
+    assert [Path(f).name for f in reader.files] == ["a.parquet", "b.jsonl"]
+    docs, rejects = read_all(reader)
+    assert [d.text for d in docs] == [TEXT, TEXT + " B."] and rejects == []
+
+
+def test_broken_parquet_is_rejected_as_unreadable(tmp_path):
+    whole = write_parquet(tmp_path / "whole.parquet", FINEWEB_ROWS).read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(whole[: len(whole) // 2])
+    docs, rejects = read_all(GeneralReader([str(tmp_path / "cut.parquet")]))
+    assert docs == [] and [reason for reason, _ in rejects] == ["unreadable_file:ArrowInvalid"]
+
+
+def test_text_bytes_counts_the_text_the_reader_takes(tmp_path):
+    import zstandard
+
+    from medcorpus.sources.general import text_bytes
+
+    parquet = write_parquet(tmp_path / "f.parquet", FINEWEB_ROWS)
+    lines = "\n".join(json.dumps(row) for row in FINEWEB_ROWS) + "\n"
+    zst = tmp_path / "f.jsonl.zst"
+    zst.write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))
+    expected = sum(len(row["text"].encode()) for row in FINEWEB_ROWS if row["text"] is not None)
+    assert text_bytes(str(parquet)) == text_bytes(str(zst)) == (6, expected)
+    unicode = write_lines(tmp_path / "u.jsonl", [json.dumps({"raw_content": "é" * 10}), "not json"])
+    assert text_bytes(str(unicode)) == (1, 20)  # CCNet's raw_content, UTF-8 bytes, bad lines skipped
+    with pytest.raises(ValueError, match="no 'body' column"):
+        text_bytes(str(parquet), "body")
+    with pytest.raises(ValueError, match="no record of f.jsonl.zst has text under 'body'"):
+        text_bytes(str(zst), "body")

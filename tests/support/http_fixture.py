@@ -39,6 +39,7 @@ class Request:
     range: str | None
     status: int
     user_agent: str
+    authorization: str | None = None
 
 
 class FixtureServer(ThreadingHTTPServer):
@@ -46,8 +47,8 @@ class FixtureServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, root: Path, ranges: bool = True, delay: float = 0.0):
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, root: Path, ranges: bool = True, delay: float = 0.0, handler: type | None = None):
+        super().__init__(("127.0.0.1", 0), handler or Handler)
         self.root, self.ranges, self.delay = Path(root).resolve(), ranges, delay
         self.faults: dict[str, Fault] = {}  # keyed by URL path, e.g. "/baseline/pubmed25n0001.xml.gz"
         self.log: list[Request] = []
@@ -74,7 +75,7 @@ class FixtureServer(ThreadingHTTPServer):
             return [request.path for request in self.log if request.method == "GET"]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FixtureServer
 
@@ -108,7 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, status: int) -> None:
         request = Request(
-            self.command, urlsplit(self.path).path, self.headers.get("Range"), status, self.headers["User-Agent"]
+            self.command,
+            urlsplit(self.path).path,
+            self.headers.get("Range"),
+            status,
+            self.headers["User-Agent"],
+            self.headers.get("Authorization"),
         )
         with self.server.lock:
             self.server.log.append(request)

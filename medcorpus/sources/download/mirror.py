@@ -1,9 +1,11 @@
-"""Polite mirror of one remote HTTP directory: listing, resumed downloads, md5 or size checks, retries, a ledger.
+"""Polite mirror of one remote HTTP directory: listing, resumed downloads, checksum or size checks, retries, a ledger.
 
 Each selected file is fetched to `NAME.part` (resumed with an HTTP Range request when a partial file is
-there), checked against its published `NAME.md5` (or, where none is published, only against the size
-the server announces) and renamed into place only then. Every verified file is recorded in
-`medcorpus-ledger.json` in the destination, so a later run fetches nothing it already holds.
+there), checked against a published digest (NLM's `NAME.md5`; the Hub's sha256, see `hub.py`) or,
+where none is published, only against the size the server announces, and renamed into place only
+then. Every verified file is recorded in `medcorpus-ledger.json` in the destination, so a later run
+fetches nothing it already holds. `Downloader` is that per-file engine; `mirror` drives it over one
+HTML directory listing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
@@ -55,21 +58,41 @@ class _Retry(Exception):
         self.delay = delay
 
 
-class _Fatal(Exception):
+class FetchError(Exception):
     """A failure no retry mends (HTTP 404, an unreadable .md5, no way to verify)."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a file must match: its published `digest` under `algorithm` (a hashlib name), else `size`.
+
+    `algorithm` is also the ledger key of the digest ("md5": null for a size-only NLM file)."""
+
+    algorithm: str = "md5"
+    digest: str | None = None
+    size: int | None = None
+
+    @property
+    def verified(self) -> str:
+        return self.algorithm if self.digest else "size-only"
 
 
 @dataclass
 class FileResult:
-    """What happened to one remote file; `verified` is "md5" or "size-only" (what was really checked)."""
+    """What happened to one remote file; `verified` is the algorithm or "size-only" (what was really checked)."""
 
     name: str
     status: str  # downloaded | skipped | failed | planned
     size: int = 0
     verified: str | None = None
-    md5: str | None = None
+    digest: str | None = None
     fetched: int = 0  # bytes transferred for this file in this run, retries included
     reason: str = ""
+    tokens: int | None = None  # estimated tokens, where a token budget asked for them
+
+    @property
+    def md5(self) -> str | None:
+        return self.digest if self.verified == "md5" else None
 
 
 @dataclass
@@ -110,12 +133,24 @@ def _content_range(response: requests.Response) -> tuple[int | None, int | None]
     return _number(match[1]), _number(match[2])
 
 
-class _Mirror:
-    """One mirror run: the HTTP sessions (one per worker thread), retries and per-file work."""
+class Downloader:
+    """One download run below `base_url` into `dest`: HTTP sessions (one per worker thread), retries and
+    per-file work. `headers` go with every request (an `Authorization` is dropped by requests on a
+    redirect to another host)."""
 
-    def __init__(self, base_url: str, dest: Path, retries: int, backoff: float, timeout: float, session, sleep):
+    def __init__(
+        self,
+        base_url: str,
+        dest: Path,
+        retries: int = 5,
+        backoff: float = 2.0,
+        timeout: float = 60.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        headers: dict[str, str] | None = None,
+    ):
         self.base_url, self.dest, self.retries, self.backoff = base_url, dest, retries, backoff
-        self.timeout, self.shared, self.sleep = timeout, session, sleep
+        self.timeout, self.shared, self.sleep, self.headers = timeout, session, sleep, dict(headers or {})
         self.local, self.lock, self.sessions = threading.local(), threading.Lock(), []
         self.ledger: Ledger | None = None
         self.stop = threading.Event()
@@ -140,15 +175,15 @@ class _Mirror:
                 return action()
             except _Retry as error:
                 if attempt == self.retries:
-                    raise _Fatal(f"{error} (gave up after {attempt + 1} attempts)") from error
+                    raise FetchError(f"{error} (gave up after {attempt + 1} attempts)") from error
                 delay = min(MAX_DELAY, self.backoff * 2**attempt if error.delay is None else error.delay)
                 logger.warning(f"{what}: {error}; retry {attempt + 1}/{self.retries} in {delay:g}s")
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
     def request(self, method: str, url: str, headers: dict | None = None, stream: bool = False):
-        """One request; transient trouble raises `_Retry`, other HTTP errors `_Fatal`."""
-        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+        """One request; transient trouble raises `_Retry`, other HTTP errors `FetchError`."""
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **self.headers, **(headers or {})}
         try:
             response = self.session().request(method, url, headers=headers, stream=stream, timeout=self.timeout)
         except NETWORK_ERRORS as error:
@@ -158,7 +193,7 @@ class _Mirror:
             reason = f"HTTP {response.status_code} for {url}"
             if response.status_code in RETRY_STATUS:
                 raise _Retry(reason, _retry_after(response))
-            raise _Fatal(reason)
+            raise FetchError(reason)
         return response
 
     def get_text(self, url: str) -> str:
@@ -168,76 +203,97 @@ class _Mirror:
         """The size a HEAD request announces; None when the server gives none (the GET may still)."""
         try:
             response = self.request("HEAD", url)
-        except _Fatal:
+        except FetchError:
             return None
         return _number(response.headers.get("Content-Length")) if response.status_code == 200 else None
 
-    def process(self, name: str, has_md5: bool) -> FileResult:
-        """Skip, verify in place, or download one file; never raises."""
+    def process(self, name: str, expect: Callable[[], Expected]) -> FileResult:
+        """Skip, verify in place, or download one file, checked against `expect()`; never raises."""
         try:
-            return self._process(name, has_md5)
-        except _Fatal as error:
+            expected = expect()
+            url, target = self.base_url + quote(name), self.dest / name
+            return self._check_local(name, url, target, expected) or self._download(name, url, target, expected)
+        except FetchError as error:
             logger.error(f"{name}: {error}")
             return FileResult(name, "failed", reason=str(error))
         except OSError as error:
             logger.error(f"{name}: local file error: {error}")
             return FileResult(name, "failed", reason=f"local file error: {error}")
 
-    def _process(self, name: str, has_md5: bool) -> FileResult:
-        url, target = self.base_url + quote(name), self.dest / name
-        expected, remote_size = None, None
-        if has_md5:
-            text = self.retrying(f"{name}.md5", lambda: self.get_text(url + ".md5"))
-            expected = parse_md5(text, name)
-            if expected is None:
-                raise _Fatal(f"{name}.md5 holds no md5 for {name}")
-            md5_path = self.dest / f"{name}.md5"
-            if not md5_path.is_file() or md5_path.read_text(errors="replace") != text:
-                atomic_write_bytes(md5_path, text.encode(), unique=True)
-        else:
-            remote_size = self.retrying(name, lambda: self.head_size(url))
-        found = self._check_local(name, url, target, expected, remote_size)
-        return found or self._download(name, url, target, expected)
+    def run(self, names: list[str], expect: Callable[[str], Callable[[], Expected]], workers: int) -> list[FileResult]:
+        """`process` each name with at most `workers` at once; results in the order of `names`."""
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medcorpus-download") as pool:
+            try:
+                return list(pool.map(lambda name: self.process(name, expect(name)), names))
+            except BaseException:  # Ctrl-C: stop the transfers under way, keep their .part files
+                self.stop.set()
+                pool.shutdown(cancel_futures=True)
+                raise
 
-    def _check_local(self, name: str, url: str, target: Path, expected: str | None, remote_size: int | None):
+    def published_md5(self, name: str) -> Expected:
+        """The md5 in `NAME.md5` beside the file (kept beside the download too)."""
+        url = self.base_url + quote(name)
+        text = self.retrying(f"{name}.md5", lambda: self.get_text(url + ".md5"))
+        digest = parse_md5(text, name)
+        if digest is None:
+            raise FetchError(f"{name}.md5 holds no md5 for {name}")
+        md5_path = self.dest / f"{name}.md5"
+        if not md5_path.is_file() or md5_path.read_text(errors="replace") != text:
+            atomic_write_bytes(md5_path, text.encode(), unique=True)
+        return Expected("md5", digest)
+
+    def announced_size(self, name: str) -> Expected:
+        """Only the size a HEAD request announces (nothing else published)."""
+        url = self.base_url + quote(name)
+        return Expected("md5", size=self.retrying(name, lambda: self.head_size(url)))
+
+    def _record(self, name: str, url: str, size: int, expected: Expected) -> None:
+        entry = {"size": size, expected.algorithm: expected.digest, "verified": expected.verified, "url": url}
+        self.ledger.record(name, entry)
+
+    def _check_local(self, name: str, url: str, target: Path, expected: Expected):
         """A "skipped" result when the file on disk is already verified (by the ledger, else by hashing)."""
         if not target.is_file():
             return None
-        size, entry = target.stat().st_size, self.ledger.get(name) or {}
+        size, entry, digest = target.stat().st_size, self.ledger.get(name) or {}, expected.digest
         if entry.get("size") == size and (
-            entry.get("md5") == expected if expected else entry.get("verified") == "size-only" and remote_size == size
+            entry.get(expected.algorithm) == digest
+            if digest
+            else entry.get("verified") == "size-only" and expected.size == size
         ):
-            return FileResult(name, "skipped", size, entry["verified"], expected, reason="already verified")
-        if expected and file_digest(target, "md5").hexdigest() == expected:
-            verified = "md5"
-        elif not expected and remote_size == size:
-            verified = "size-only"
-        else:
+            return FileResult(name, "skipped", size, entry["verified"], digest, reason="already verified")
+        if digest:
+            if expected.size not in (None, size) or file_digest(target, expected.algorithm).hexdigest() != digest:
+                return None
+        elif expected.size != size:
             return None
-        self.ledger.record(name, {"size": size, "md5": expected, "verified": verified, "url": url})
-        return FileResult(name, "skipped", size, verified, expected, reason="verified file already on disk")
+        self._record(name, url, size, expected)
+        return FileResult(name, "skipped", size, expected.verified, digest, reason="verified file already on disk")
 
-    def _download(self, name: str, url: str, target: Path, expected: str | None) -> FileResult:
-        part, fetched = target.with_name(name + ".part"), [0]
+    def _download(self, name: str, url: str, target: Path, expected: Expected) -> FileResult:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part, fetched = target.with_name(target.name + ".part"), [0]
 
         def attempt() -> int:
-            size, total, digest = self._fetch(url, part, fetched)
-            if expected and digest != expected:
+            size, total, digest = self._fetch(url, part, fetched, expected.algorithm)
+            if expected.digest and digest != expected.digest:
                 part.unlink(missing_ok=True)
-                raise _Retry(f"md5 mismatch: got {digest}, expected {expected}")
-            if not expected and total is None:
-                raise _Fatal("no .md5 published and the server gave no size: cannot verify")
+                raise _Retry(f"{expected.algorithm} mismatch: got {digest}, expected {expected.digest}")
+            if expected.size is not None and size != expected.size:
+                part.unlink(missing_ok=True)
+                raise _Retry(f"size mismatch: got {size} bytes, expected {expected.size}")
+            if not expected.digest and expected.size is None and total is None:
+                raise FetchError("no checksum published and the server gave no size: cannot verify")
             return size
 
         size = self.retrying(name, attempt)
         os.replace(part, target)
-        verified = "md5" if expected else "size-only"
-        self.ledger.record(name, {"size": size, "md5": expected, "verified": verified, "url": url})
-        logger.info(f"{name}: {size} bytes, {verified} verified")
-        return FileResult(name, "downloaded", size, verified, expected, fetched[0])
+        self._record(name, url, size, expected)
+        logger.info(f"{name}: {size} bytes, {expected.verified} verified")
+        return FileResult(name, "downloaded", size, expected.verified, expected.digest, fetched[0])
 
-    def _fetch(self, url: str, part: Path, fetched: list[int]) -> tuple[int, int | None, str]:
-        """Fill `part` (resuming from its length); (size, announced total size, md5 hex) of the result."""
+    def _fetch(self, url: str, part: Path, fetched: list[int], algorithm: str) -> tuple[int, int | None, str]:
+        """Fill `part` (resuming from its length); (size, announced total size, hex digest) of the result."""
         have = part.stat().st_size if part.is_file() else 0
         response = self.request("GET", url, {"Range": f"bytes={have}-"} if have else None, stream=True)
         with response:
@@ -246,24 +302,24 @@ class _Mirror:
                 if total != have:
                     part.unlink(missing_ok=True)
                     raise _Retry(f"range {have}- refused; starting over")
-                return have, total, file_digest(part, "md5").hexdigest()
+                return have, total, file_digest(part, algorithm).hexdigest()
             if response.status_code == 206:
                 if start != have:
                     part.unlink(missing_ok=True)
                     raise _Retry(f"asked for bytes {have}-, got {start}-; starting over")
-                mode, digest = "ab", file_digest(part, "md5")
+                mode, digest = "ab", file_digest(part, algorithm)
                 if total is None and _number(response.headers.get("Content-Length")) is not None:
                     total = have + int(response.headers["Content-Length"])
             elif response.status_code == 200:
-                have, mode, digest = 0, "wb", hashlib.md5()
+                have, mode, digest = 0, "wb", hashlib.new(algorithm)
                 total = _number(response.headers.get("Content-Length"))
             else:
-                raise _Fatal(f"unexpected HTTP {response.status_code} for {url}")
+                raise FetchError(f"unexpected HTTP {response.status_code} for {url}")
             with open(part, mode) as out:
                 try:
                     for chunk in response.raw.stream(CHUNK, decode_content=False):
                         if self.stop.is_set():
-                            raise _Fatal("interrupted; the partial file is kept for the next run")
+                            raise FetchError("interrupted; the partial file is kept for the next run")
                         out.write(chunk)
                         digest.update(chunk)
                         have += len(chunk)
@@ -301,11 +357,11 @@ def mirror(
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise MirrorError(f"destination {dest} exists and is not a folder")
-    job = _Mirror(base_url, dest, retries, backoff, timeout, session, sleep)
+    job = Downloader(base_url, dest, retries, backoff, timeout, session, sleep)
     try:
         try:
             listed = set(parse_listing(job.retrying(base_url, lambda: job.get_text(base_url)), base_url))
-        except _Fatal as error:
+        except FetchError as error:
             raise MirrorError(f"cannot list {base_url}: {error}") from error
         checksums = {name + ".md5" for name in listed}
         names = select((name for name in listed if name not in checksums), patterns, max_files)
@@ -313,27 +369,26 @@ def mirror(
         if dry_run:
             ledger = Ledger(dest) if dest.is_dir() else None
             return MirrorReport(
-                base_url, str(dest), [_planned(name, name + ".md5" in listed, ledger) for name in names]
+                base_url,
+                str(dest),
+                [planned(name, "md5" if name + ".md5" in listed else "size-only", ledger) for name in names],
             )
         try:
             dest.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise MirrorError(f"cannot create destination {dest}: {error}") from error
         job.ledger = Ledger(dest)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medcorpus-download") as pool:
-            try:
-                results = list(pool.map(lambda name: job.process(name, name + ".md5" in listed), names))
-            except BaseException:  # Ctrl-C: stop the transfers under way, keep their .part files
-                job.stop.set()
-                pool.shutdown(cancel_futures=True)
-                raise
+
+        def expect(name: str) -> Callable[[], Expected]:
+            return partial(job.published_md5 if name + ".md5" in listed else job.announced_size, name)
+
+        results = job.run(names, expect, workers)
     finally:
         job.close()
     return MirrorReport(base_url, str(dest), results)
 
 
-def _planned(name: str, has_md5: bool, ledger: Ledger | None) -> FileResult:
+def planned(name: str, verified: str, ledger: Ledger | None) -> FileResult:
+    """The dry-run result for one file: how it would be checked, and whether the ledger holds it."""
     entry = ledger.get(name) if ledger else None
-    return FileResult(
-        name, "planned", verified="md5" if has_md5 else "size-only", reason="in the ledger" if entry else ""
-    )
+    return FileResult(name, "planned", verified=verified, reason="in the ledger" if entry else "")
