@@ -1,6 +1,7 @@
 """General-domain replay sets on the Hugging Face Hub: where each lives, which files, which text field.
 
-Layouts as the Hub publishes them (checked against the repositories' file pages):
+Layouts as the Hub publishes them (the first two checked against the repositories' file pages; the
+FineWeb folders are those the dataset cards name, not checked against a listing here):
 
 - togethercomputer/RedPajama-Data-1T-Sample: eleven JSON-lines files at the root, one per RedPajama
   source (`arxiv_sample.jsonl`, `book_sample.jsonl`, `c4_sample.jsonl`, five `cc_YYYY-NN_sample.jsonl`,
