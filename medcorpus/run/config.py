@@ -28,6 +28,7 @@ class SourceConfig(Strict):
     type: Literal["pubmed", "pmc", "guidelines", "mimic", "general"]
     inputs: list[str] = Field(min_length=1)
     options: dict[str, Any] = {}
+    fetch: dict[str, Any] | None = None  # how `medcorpus fetch` gets the inputs (ignored by `run`)
 
 
 class BoilerplateConfig(Strict):
@@ -263,8 +264,9 @@ def apply_overrides(raw: dict, overrides: dict[str, object]) -> dict:
     return raw
 
 
-def validate(raw: dict) -> RunConfig:
-    """A RunConfig from a dict, or ConfigError naming the first bad key; inputs must exist."""
+def validate(raw: dict, check_inputs: bool = True) -> RunConfig:
+    """A RunConfig from a dict, or ConfigError naming the first bad key; inputs must exist (unless not
+    `check_inputs`: for commands that run before the data is there, `fetch` and `plan`)."""
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as error:
@@ -272,6 +274,9 @@ def validate(raw: dict) -> RunConfig:
         raise ConfigError(f"{_location(first['loc']) or '(top level)'}: {first['msg']}") from None
     for name, source in config.sources.items():
         check_reader_options(name, source)
+    if not check_inputs:
+        return config
+    for name, source in config.sources.items():
         try:
             expand_inputs(source.inputs, reader_class(source.type).suffixes)
         except InputError as error:
@@ -287,9 +292,9 @@ def validate(raw: dict) -> RunConfig:
     return config
 
 
-def load_config(path: str | Path, overrides: dict[str, object] | None = None) -> RunConfig:
+def load_config(path: str | Path, overrides: dict[str, object] | None = None, check_inputs: bool = True) -> RunConfig:
     """Read and validate a YAML run config; relative paths are relative to the file (those of `overrides`,
-    dotted keys set before validation, too)."""
+    dotted keys set before validation, too). `check_inputs=False` accepts inputs that do not exist yet."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -299,7 +304,7 @@ def load_config(path: str | Path, overrides: dict[str, object] | None = None) ->
         raise ConfigError(f"{path}: not valid YAML ({error})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    return validate(resolve_paths(apply_overrides(raw, overrides or {}), path.resolve().parent))
+    return validate(resolve_paths(apply_overrides(raw, overrides or {}), path.resolve().parent), check_inputs)
 
 
 __all__ = ["READERS", "STEP_ORDER", "ConfigError", "RunConfig", "load_config", "validate"]

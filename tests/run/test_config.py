@@ -56,3 +56,24 @@ def test_yaml_paths_are_relative_to_the_config_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("sources: [1, 2")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_overrides_lenient_inputs_and_per_source_validation(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "output: out\nsources:\n  pubmed: {type: pubmed, inputs: [data/pubmed], fetch: {kind: all}}\n"
+        "mix: {ratios: {biomedical: 1}, validation_fraction_per_source: {pubmed: 0.05}}\n"
+        "tokenizer: {name: tok/tokenizer.model}\n"
+    )
+    with pytest.raises(ConfigError, match="sources.pubmed.inputs: input not found"):
+        load_config(config)
+    loaded = load_config(config, {"mix.total_tokens": 1000, "slurm.partition": "gpu"}, check_inputs=False)
+    assert loaded.mix.total_tokens == 1000 and loaded.slurm.partition == "gpu"
+    assert loaded.sources["pubmed"].fetch == {"kind": "all"}
+    assert loaded.mix.validation_fraction_per_source == {"pubmed": 0.05}
+    assert loaded.tokenizer.name == str(tmp_path / "tok" / "tokenizer.model")  # a file: relative to the config
+    assert load_config(config, {"tokenizer.name": "mistral-7b-v0.1"}, False).tokenizer.name == "mistral-7b-v0.1"
+    with pytest.raises(ConfigError, match="validation fractions must be in"):
+        load_config(config, {"mix.validation_fraction_per_source": {"pubmed": 1.5}}, check_inputs=False)
+    with pytest.raises(ConfigError, match="--set output.x: output is not a mapping"):
+        load_config(config, {"output.x": 1}, check_inputs=False)
