@@ -6,6 +6,7 @@ import click
 
 from medcorpus.cli.evaluate import eval_group
 from medcorpus.cli.pipeline import demo, run
+from medcorpus.cli.plan import plan
 from medcorpus.cli.provenance import manifest, report
 from medcorpus.cli.sources import sources
 from medcorpus.cli.stages import curate, mix, tokenize
@@ -21,7 +22,7 @@ def main() -> None:
     """
 
 
-for _command in (sources, curate, tokenize, mix, run, demo, train_command, manifest, report, eval_group):
+for _command in (sources, curate, tokenize, mix, plan, run, demo, train_command, manifest, report, eval_group):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from medcorpus.run.context import StageContext
 from medcorpus.run.executors import check_executor, run_stages
 from medcorpus.run.inputs_record import prepare_inputs
 from medcorpus.run.manifest import ManifestWriter
+from medcorpus.run.plan import check_categories
 from medcorpus.run.stages import Stage, curation_params, curation_stage, mix_stage, source_stage, tokenize_stage
 from medcorpus.sources import reader_class
 
@@ -84,6 +85,7 @@ def run(
 ) -> list[Stage]:
     """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
     check_executor(executor)
+    check_categories(config)  # the part of `medcorpus plan` that is certain, before anything runs
     if workers is not None:
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)

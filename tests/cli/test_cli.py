@@ -86,14 +86,26 @@ def test_jsonl_intermediates(tmp_path):
 def test_infeasible_mix_in_a_run_fails_without_a_traceback(tmp_path, shared_data):
     config = tmp_path / "run.yaml"
     xml = shared_data / "pubmed" / "pubmed-29768149.xml"
+    general = SAMPLES / "general"
     config.write_text(
         f"output: {tmp_path / 'out'}\nsources:\n  pubmed: {{type: pubmed, inputs: [{xml}]}}\n"
         "mix: {ratios: {biomedical: 15, clinical: 1, general: 4}}\n"
     )
     command = [sys.executable, "-m", "medcorpus", "run", str(config), "--workers", "1"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    # no source of the category at all: refused before anything runs
+    assert done.returncode == 2 and done.stdout.strip() == ""
+    assert done.stderr.strip() == "error: mix.ratios asks for categories no source gives: ['clinical', 'general']"
+    assert not (tmp_path / "out").exists()
+    # a general source whose every document the quality filter removes: found when the mix starts
+    config.write_text(
+        f"output: {tmp_path / 'out'}\nsources:\n  pubmed: {{type: pubmed, inputs: [{xml}]}}\n"
+        f"  general: {{type: general, inputs: [{general}]}}\n"
+        "curation: {quality: {profiles: {general: {min_words: 1000000}}}}\n"
+        "mix: {ratios: {biomedical: 15, general: 4}}\n"
+    )
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert "Traceback" not in done.stdout + done.stderr
-    assert done.stderr.strip().splitlines()[-1] == (
-        "error: mix.ratios asks for categories with no documents: ['clinical', 'general']"
-    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "error: mix.ratios asks for categories with no documents: ['general']"

@@ -29,6 +29,13 @@ def mirror(tmp_path: Path, data: Path, recipe: str) -> Path:
     return tmp_path / "examples" / recipe
 
 
+def planned(config: Path, sample_files: int) -> dict:
+    args = ["plan", str(config), "--set", "tokenizer.name=mistral-7b-v0.1", "--json", "--sample-files"]
+    result = CliRunner().invoke(main, [*args, str(sample_files)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output[result.output.index("{") :])
+
+
 def run_recipe(config: Path) -> tuple[dict, dict]:
     args = ["run", str(config), "--set", "tokenizer.name=mistral-7b-v0.1", "--workers", "2"]
     result = CliRunner().invoke(main, args)
@@ -44,7 +51,8 @@ def valid_share(row: dict) -> float:
 
 @pytest.mark.slow
 def test_meditron_gap_replay(tmp_path, shared_data):
-    report, manifest = run_recipe(mirror(tmp_path, shared_data, "meditron_gap_replay.yaml"))
+    config = mirror(tmp_path, shared_data, "meditron_gap_replay.yaml")
+    report, manifest = run_recipe(config)
     categories = report["categories"]
     assert set(categories) == {"biomedical", "general"}
     assert categories["biomedical"]["achieved_share"] == pytest.approx(0.99, abs=0.001)
@@ -66,6 +74,17 @@ def test_meditron_gap_replay(tmp_path, shared_data):
     ))  # fmt: skip
     assert sources["replay"]["splits"]["valid"]["documents"] == 0
     assert manifest["tokenizer"]["add_bos"] is False and manifest["tokenizer"]["add_eos"] is True
+    # `medcorpus plan` before the run, checked against it: per source, documents and tokens after the
+    # quality step within 20% (the one PubMed file is read whole: within 1%); the mixed total within 10%
+    plan = planned(config, sample_files=3)
+    after_quality = next(stage for stage in manifest["stages"] if stage["name"] == "quality")["out"]
+    estimates = {key: (s["documents"][key], s["tokens"][key]) for s in plan["sources"] for key in s["tokens"]}
+    assert set(estimates) == set(after_quality)
+    for key, (documents, tokens) in estimates.items():
+        tolerance = 0.01 if key == "pubmed" else 0.2
+        assert documents == pytest.approx(after_quality[key]["documents"], rel=tolerance), key
+        assert tokens == pytest.approx(after_quality[key]["tokens"], rel=tolerance), key
+    assert plan["mix"]["total_tokens"] == pytest.approx(report["total_tokens"], rel=0.1)
 
 
 @pytest.mark.slow
