@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from medcorpus.cli.evaluate import eval_group
+from medcorpus.cli.fetch import fetch
 from medcorpus.cli.pipeline import demo, run
 from medcorpus.cli.provenance import manifest, report
 from medcorpus.cli.sources import sources
@@ -21,7 +22,7 @@ def main() -> None:
     """
 
 
-for _command in (sources, curate, tokenize, mix, run, demo, train_command, manifest, report, eval_group):
+for _command in (sources, fetch, curate, tokenize, mix, run, demo, train_command, manifest, report, eval_group):
     main.add_command(_command)
 
 if __name__ == "__main__":
