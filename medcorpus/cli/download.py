@@ -19,7 +19,7 @@ from medcorpus.sources.download.ncbi import (
     pmc_sources,
     pubmed_sources,
 )
-from medcorpus.sources.download.replay_sets import PRESETS
+from medcorpus.sources.download.replay_sets import PRESETS, selection
 
 if TYPE_CHECKING:
     from medcorpus.sources.download.mirror import FileResult
@@ -196,14 +196,14 @@ def general_download(preset, repo, patterns, output, revision, text_key, max_tok
         raise click.UsageError("give one of --preset NAME or --repo OWNER/NAME")
     if repo and not patterns:
         raise click.UsageError("--repo needs --include GLOB (e.g. 'data/*.parquet')")
-    chosen = PRESETS[preset] if preset else None
+    chosen = selection(preset, repo, patterns, revision, text_key)
     try:
         report = download(
-            chosen.repo if chosen else repo,
+            chosen.repo,
             output,
-            patterns or chosen.include,
-            revision=revision or (chosen.revision if chosen else "main"),
-            text_key=text_key or (chosen.text_key if chosen else "text"),
+            chosen.include,
+            revision=chosen.revision,
+            text_key=chosen.text_key,
             max_tokens=None if dry_run else max_tokens,
             dry_run=dry_run,
             **options,

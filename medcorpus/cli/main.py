@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from medcorpus.cli.evaluate import eval_group
+from medcorpus.cli.fetch import fetch
 from medcorpus.cli.pipeline import demo, run
 from medcorpus.cli.plan import plan
 from medcorpus.cli.provenance import manifest, report
@@ -22,7 +23,7 @@ def main() -> None:
     """
 
 
-for _command in (sources, curate, tokenize, mix, plan, run, demo, train_command, manifest, report, eval_group):
+for _command in (sources, fetch, curate, tokenize, mix, plan, run, demo, train_command, manifest, report, eval_group):
     main.add_command(_command)
 
 if __name__ == "__main__":

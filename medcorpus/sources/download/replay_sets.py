@@ -45,3 +45,21 @@ PRESETS: dict[str, ReplaySet] = {
     "fineweb-edu-sample-10bt": _fineweb("HuggingFaceFW/fineweb-edu", "10BT"),
     "fineweb-edu-sample-100bt": _fineweb("HuggingFaceFW/fineweb-edu", "100BT"),
 }
+
+
+def selection(
+    preset: str | None = None,
+    repo: str | None = None,
+    include: tuple[str, ...] | list[str] = (),
+    revision: str | None = None,
+    text_key: str | None = None,
+) -> ReplaySet:
+    """The files to fetch: `preset`'s (a key of `PRESETS`), else `repo`'s; values given replace the preset's."""
+    chosen = PRESETS[preset] if preset else ReplaySet(repo or "", (), "")
+    return ReplaySet(
+        chosen.repo,
+        tuple(include) or chosen.include,
+        chosen.format,
+        text_key or chosen.text_key,
+        revision or chosen.revision,
+    )
