@@ -193,6 +193,7 @@ def test_resume_refuses_changed_inputs(tmp_path):
     sample = general / "sample.jsonl"
     sample.write_bytes((SAMPLES / "general" / "sample_redpajama.jsonl").read_bytes())
     raw["sources"] = {"general": raw["sources"]["general"] | {"inputs": [str(general)]}}
+    raw["mix"]["ratios"] = {"general": 1}  # the one source left is general
     edited = tmp_path / "general.yaml"
     edited.write_text(yaml.safe_dump(raw))
     run = tmp_path / "run"
