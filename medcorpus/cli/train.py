@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the latest complete checkpoint in --out")
     p.add_argument("--activation-checkpointing", action="store_true")
     p.add_argument(
+        "--doc-mask",
+        action="store_true",
+        help="attention stops at document boundaries inside a window; positions restart per document",
+    )
+    p.add_argument(
         "--stop-at",
         type=int,
         default=None,

@@ -13,6 +13,7 @@ from loguru import logger
 from medcorpus.train import checkpoint
 from medcorpus.train.batches import Prefetcher, batches
 from medcorpus.train.blend import BlendedWindows
+from medcorpus.train.doc_mask import model_inputs
 from medcorpus.train.model import build_model, count_parameters, peak_flops, shard_model
 from medcorpus.train.schedule import make_scheduler
 
@@ -41,6 +42,7 @@ class TrainConfig:
     stop_at: int | None = None  # stop (with a checkpoint) after this step; the schedule still spans `steps`
     log_samples: bool = False  # write each step's (set, window) ids per rank to samples.rank<R>.jsonl
     prefetch: int = 4
+    doc_mask: bool = False  # attention stops at document boundaries; positions restart per document
 
 
 def init_distributed():
@@ -85,13 +87,23 @@ def train(config: TrainConfig) -> list[dict]:
     dist.barrier()
     torch.manual_seed(config.seed)
     model = build_model(config.model, config.random_llama, config.vocab_size, config.seq_len)
+    attention = "flex_attention" if cuda else "sdpa"  # flex skips masked blocks; the dense mask is exact on CPU
+    if config.doc_mask:
+        model.config._attn_implementation = attention
     vocab = model.config.vocab_size
     params, non_embedding = count_parameters(model)
     shard_model(model, device, bf16=cuda, activation_checkpointing=config.activation_checkpointing)
     model.train()
     optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.95))
     scheduler = make_scheduler(optimizer, config.warmup, config.steps, config.min_lr_ratio)
-    windows = BlendedWindows(config.shards, seq_len=config.seq_len, seed=config.seed, rank=rank, world_size=world)
+    windows = BlendedWindows(
+        config.shards,
+        seq_len=config.seq_len,
+        seed=config.seed,
+        rank=rank,
+        world_size=world,
+        return_boundaries=config.doc_mask,
+    )
 
     step = 0
     latest = checkpoint.latest_checkpoint(config.out) if config.resume else None
@@ -139,7 +151,10 @@ def train(config: TrainConfig) -> list[dict]:
                 waited += time.perf_counter() - before
                 if int(batch.tokens.max()) >= vocab:
                     raise ValueError(f"token id {int(batch.tokens.max())} >= model vocabulary size {vocab}")
-                logits = model(input_ids=data[:, :-1]).logits
+                extra = {}
+                if config.doc_mask:
+                    extra = model_inputs(batch.boundaries, config.seq_len, attention, device)
+                logits = model(input_ids=data[:, :-1], **extra).logits
                 loss = F.cross_entropy(logits.float().flatten(0, 1), data[:, 1:].flatten())
                 (loss / config.grad_accum).backward()
                 total_loss += loss.detach()
@@ -171,6 +186,8 @@ def train(config: TrainConfig) -> list[dict]:
                 }
                 if peak:
                     record["mfu"] = 6 * params * record["tokens_per_s"] / (peak * world)
+                if cuda:
+                    record["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
                 history.append(record)
                 metrics_log.write(json.dumps(record) + "\n")
                 metrics_log.flush()

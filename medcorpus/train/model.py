@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-# Random Llama shapes: "tiny" for tests on CPU, "100m" (~110M parameters, tied embeddings) for a GPU check.
+# Random Llama shapes: "tiny" for tests on CPU, "100m" (~110M parameters, tied embeddings) and "1b"
+# (~1.1B parameters, the TinyLlama shape: grouped-query attention with 4 key/value heads) for GPU checks.
 PRESETS: dict[str, dict] = {
     "tiny": dict(
         hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
@@ -16,6 +17,13 @@ PRESETS: dict[str, dict] = {
         num_attention_heads=12,
         num_key_value_heads=12,
         tie_word_embeddings=True,
+    ),
+    "1b": dict(
+        hidden_size=2048,
+        intermediate_size=5632,
+        num_hidden_layers=22,
+        num_attention_heads=32,
+        num_key_value_heads=4,
     ),
 }
 

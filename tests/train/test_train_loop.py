@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from support.requirements import require_module
+from support.train_shards import read_jsonl, write_shards
 
-from medcorpus.tokenize import ShardWriter
 from medcorpus.train import checkpoint
 from medcorpus.train.schedule import warmup_cosine
 
@@ -62,15 +60,6 @@ def test_cli_rejects_bad_arguments(capsys):
         main(["--shards", "x", "--tiny-llama", "--model", "m", "--out", "o"])
 
 
-def write_shards(folder, seed: int, docs: int) -> str:
-    rng = np.random.default_rng(seed)
-    with ShardWriter(str(folder / "00000"), 512) as writer:
-        for number in range(docs):
-            tokens = [1, *rng.integers(3, 512, size=int(rng.integers(5, 60))).tolist(), 2]  # BOS ... EOS
-            writer.add(tokens, f"doc-{seed}-{number}", "test", "general")
-    return str(folder)
-
-
 def torchrun(out, shards: list[str], *extra: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     command += ["-m", "medcorpus.train", "--shards", *shards, "--tiny-llama", "--vocab-size", "512"]
@@ -80,15 +69,6 @@ def torchrun(out, shards: list[str], *extra: str) -> subprocess.CompletedProcess
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
-
-
-def read_jsonl(path) -> dict:
-    """Last record per (rank, step): a resumed run re-logs nothing, but a crash could leave repeats."""
-    records = {}
-    for line in open(path):
-        record = json.loads(line)
-        records[(record.get("rank", 0), record["step"])] = record
-    return records
 
 
 @pytest.mark.usefixtures("train_extra")
