@@ -25,7 +25,7 @@ class Strict(BaseModel):
 
 
 class SourceConfig(Strict):
-    type: Literal["pubmed", "pmc", "guidelines", "mimic", "general"]
+    type: Literal["pubmed", "pmc", "guidelines", "mimic", "general", "instructions"]
     inputs: list[str] = Field(min_length=1)
     options: dict[str, Any] = {}
     fetch: dict[str, Any] | None = None  # how `medcorpus fetch` gets the inputs (ignored by `run`)

@@ -148,7 +148,7 @@ class RunPlan:
 
 def check_categories(config: RunConfig) -> None:
     """Fail up front when the ratios ask for a category no configured source can give."""
-    offered = {reader_class(source.type).category for source in config.sources.values()}
+    offered = {source.options.get("category", reader_class(source.type).category) for source in config.sources.values()}
     wanted = [category for category in CATEGORIES if category in config.mix.ratios]
     missing = [category for category in wanted if category not in offered]
     if missing:

@@ -13,6 +13,7 @@ READERS = {
     "guidelines": "medcorpus.sources.guidelines:GuidelineReader",
     "mimic": "medcorpus.sources.mimic.reader:MimicReader",
     "general": "medcorpus.sources.general:GeneralReader",
+    "instructions": "medcorpus.sources.instructions:InstructionReader",  # for fine-tuning, not the pretraining mix
 }
 
 
