@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from support.requirements import require_module
-from support.train_shards import read_jsonl, write_shards
+from support.train_shards import train_three_steps, write_shards
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +46,4 @@ def test_packed_window_equals_each_document_alone(modules, implementation):
 @pytest.mark.slow
 def test_training_with_doc_mask(modules, tmp_path):
     shards = write_shards(tmp_path / "shards", 3, 40)
-    command = [sys.executable, "-m", "medcorpus.train", "--shards", shards, "--tiny-llama", "--vocab-size", "512"]
-    command += ["--seq-len", "64", "--micro-batch", "2", "--steps", "3", "--warmup", "1", "--doc-mask"]
-    command += ["--out", str(tmp_path / "o")]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    metrics = read_jsonl(tmp_path / "o" / "metrics.jsonl")
-    assert sorted(metrics) == [(0, 1), (0, 2), (0, 3)]
-    assert metrics[(0, 1)]["loss"] == pytest.approx(math.log(512), rel=0.05)
+    train_three_steps(tmp_path / "o", shards, "--tiny-llama", "--vocab-size", "512", "--seq-len", "64", "--doc-mask")

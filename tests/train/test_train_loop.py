@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from support.requirements import require_module
-from support.train_shards import read_jsonl, write_shards
+from support.train_shards import read_jsonl, train_three_steps, write_shards
 
 from medcorpus.train import checkpoint
 from medcorpus.train.schedule import warmup_cosine
@@ -119,13 +119,7 @@ def test_local_checkpoint_folder_with_activation_checkpointing(tmp_path):
     )
     LlamaForCausalLM(config).save_pretrained(tmp_path / "model")
     shards = write_shards(tmp_path / "shards", 3, 30)
-    command = [sys.executable, "-m", "medcorpus.train", "--shards", shards, "--model", str(tmp_path / "model")]
-    command += ["--seq-len", "16", "--micro-batch", "2", "--steps", "3", "--warmup", "1", "--out", str(tmp_path / "o")]
-    command += ["--activation-checkpointing"]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    metrics = read_jsonl(tmp_path / "o" / "metrics.jsonl")
-    assert sorted(metrics) == [(0, 1), (0, 2), (0, 3)]
-    assert metrics[(0, 1)]["loss"] == pytest.approx(math.log(512), rel=0.05)
+    train_three_steps(
+        tmp_path / "o", shards, "--model", str(tmp_path / "model"), "--seq-len", "16", "--activation-checkpointing"
+    )
     assert checkpoint.latest_checkpoint(str(tmp_path / "o")) == checkpoint.step_dir(str(tmp_path / "o"), 3)
