@@ -78,7 +78,7 @@ def main() -> None:
     folder = args.data / "deid" / "physionet_deid_dev"
     if not (folder / "id.text").is_file():
         raise SystemExit(f"deid: {folder} not found (give --data)")
-    from medcorpus.curation.deid.evaluate import cross_validate, evaluate, finder, load_deidpl, load_gold
+    from medcorpus.curation.deid.evaluate import cross_validate, evaluate, finder, fixed, load_deidpl, load_gold
     from medcorpus.curation.deid.folds import lockbox_for
     from medcorpus.curation.deid.learned.train import builder, trade_off
 
@@ -105,9 +105,9 @@ def main() -> None:
     systems = {
         "medcorpus rules + classifier (classifier OOF)": builder(0.5),
         "medcorpus classifier alone (OOF)": builder(0.5, rules=False),
-        "medcorpus rules alone (in-sample)": lambda _n, _g: lambda _key, text: rules(text),
-        "deid.pl (shipped predictions)": lambda _n, _g: lambda key, _text: deidpl.get(key, []),
-        "scrubadub defaults": lambda _n, _g: lambda _key, text: scrub(text),
+        "medcorpus rules alone (in-sample)": fixed(lambda _key, text: rules(text)),
+        "deid.pl (shipped predictions)": fixed(lambda key, _text: deidpl.get(key, [])),
+        "scrubadub defaults": fixed(lambda _key, text: scrub(text)),
     }
     print(f"\n{args.folds} patient-grouped folds (seed {args.seed}), lock-box patients ({len(boxed)}) left out")
     print(f"{'system':<44} {'recall':>7} {'prec.':>7} {'F2':>7}  {'recall per fold':>16}  {'prec. per fold':>16}")

@@ -83,7 +83,7 @@ def deid(
 
     Example: medcorpus eval deid --corpus ../shared/data/deid/physionet_deid_dev --folds 5
     """
-    from medcorpus.curation.deid.evaluate import cross_validate, evaluate, finder
+    from medcorpus.curation.deid.evaluate import cross_validate, evaluate, finder, fixed
     from medcorpus.curation.deid.folds import lockbox_for
     from medcorpus.curation.deid.learned.train import builder, trade_off
 
@@ -104,7 +104,11 @@ def deid(
         _curve(trade_off(corpus, folds, seed, [round(0.1 * i, 1) for i in range(1, 10)]), as_json)
         return
     if folds:
-        build = _rules_build() if rules_only else builder(threshold)
+        if rules_only:
+            rules = finder(learned=False)
+            build = fixed(lambda _key, text: rules(text))
+        else:
+            build = builder(threshold)
         result = cross_validate(corpus, folds, seed, build=build, exclude=boxed)
         if as_json:
             click.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
@@ -129,14 +133,6 @@ def deid(
         return
     which = "lock-box patients only" if lockbox else ("lock-box patients left out" if boxed else "all notes")
     _print(metrics, which)
-
-
-def _rules_build():
-    """A `cross_validate` build for the rule detectors alone (nothing to train)."""
-    from medcorpus.curation.deid.evaluate import finder
-
-    find = finder(learned=False)
-    return lambda _notes, _gold: lambda _key, text: find(text)
 
 
 def _curve(points: list, as_json: bool) -> None:

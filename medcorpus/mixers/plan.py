@@ -82,6 +82,15 @@ def plan_for(stocks: dict[str, SourceStock], mix: dict) -> MixPlan:
     )
 
 
+def plan_totals(totals: dict[str, tuple[str, float]], mix: dict) -> MixPlan:
+    """`plan_for` from each source's (category, tokens) alone: all that feasibility and targets depend on."""
+    stocks = {
+        name: SourceStock(name, category, [name], [round(tokens)], [[0, 0]])
+        for name, (category, tokens) in totals.items()
+    }
+    return plan_for(stocks, mix)
+
+
 def plan_mix(
     stocks: dict[str, SourceStock],
     ratios: dict[str, float],

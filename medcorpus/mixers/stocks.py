@@ -8,8 +8,9 @@ from medcorpus.mixers.plan import SourceStock
 from medcorpus.tokenize.shards import SIDECAR_SUFFIX, ShardFormatError, ShardReader, list_shards
 
 
-def read_sidecar(reader: ShardReader):
-    """The shard's provenance sidecar as an Arrow table (id, source, category, restricted when recorded).
+def read_sidecar(reader: ShardReader, columns: list[str] | None = None):
+    """The shard's provenance sidecar as an Arrow table (id, source, category, restricted when recorded), or
+    only `columns` of it.
 
     Read with pyarrow rather than through `ShardReader`'s Python lists, so ids stay in Arrow buffers.
     """
@@ -17,16 +18,32 @@ def read_sidecar(reader: ShardReader):
 
     path = reader.prefix + SIDECAR_SUFFIX
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, columns=columns)
     except FileNotFoundError:
         raise ShardFormatError(f"missing provenance sidecar {path}") from None
     except Exception as error:  # pyarrow raises several types for damaged files
         raise ShardFormatError(
             f"corrupt or truncated shard file {path}: unreadable parquet ({type(error).__name__})"
         ) from None
-    if table.num_rows != len(reader) or not np.array_equal(table.column("tokens").to_numpy(), reader.lengths):
+    lengths_differ = "tokens" in table.column_names and not np.array_equal(
+        table.column("tokens").to_numpy(), reader.lengths
+    )
+    if table.num_rows != len(reader) or lengths_differ:
         raise ShardFormatError(f"corrupt or truncated shard file {path}: rows do not match the index")
     return table
+
+
+def source_totals(folders: list[str]) -> dict[str, tuple[str, int]]:
+    """(category, tokens) per source of the tokenized `folders`, from two sidecar columns and the indexes."""
+    totals: dict[str, tuple[str, int]] = {}
+    for prefix in (prefix for folder in folders for prefix in list_shards(folder)):
+        reader = ShardReader(prefix)
+        table = read_sidecar(reader, ["source", "category"])
+        for source, category, tokens in zip(
+            table.column("source").to_pylist(), table.column("category").to_pylist(), reader.lengths.tolist()
+        ):
+            totals[source] = (category, totals.get(source, (category, 0))[1] + int(tokens))
+    return totals
 
 
 def load_stocks(folders: list[str]) -> tuple[list[ShardReader], dict[str, SourceStock], set[str]]:

@@ -22,9 +22,9 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.mixers.mix_report import build_report
-from medcorpus.mixers.plan import MixPlan, SourceStock, plan_for, select_documents, source_rng
+from medcorpus.mixers.plan import MixPlan, SourceStock, plan_for, plan_totals, select_documents, source_rng
 from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
-from medcorpus.mixers.stocks import load_stocks
+from medcorpus.mixers.stocks import load_stocks, source_totals
 from medcorpus.run.config import ConfigError
 from medcorpus.tokenize.shards import ShardWriter
 
@@ -63,8 +63,9 @@ def check_public(mix: dict, restricted: dict[str, dict[str, int]], unflagged: li
 
 
 def check_feasible(inputs: list[str], mix: dict) -> MixPlan:
-    """The mix plan over the tokenized folders `inputs`; raises InfeasibleMix before anything is written."""
-    return plan_for(load_stocks(inputs)[1], mix)
+    """The mix plan over the tokenized folders `inputs`, from per-source totals only (no ids loaded);
+    raises InfeasibleMix before anything is written."""
+    return plan_totals(source_totals(inputs), mix)
 
 
 class TokenMixer(PipelineStep):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medcorpus.documents import CATEGORIES
-from medcorpus.mixers.plan import InfeasibleMix, SourceStock, plan_for
+from medcorpus.mixers.plan import InfeasibleMix, plan_totals
 from medcorpus.paths import InputError, expand_inputs
 from medcorpus.run.config import STEP_ORDER, ConfigError, RunConfig
 from medcorpus.sources import reader_class
@@ -167,27 +167,21 @@ def estimate_run(config: RunConfig, sample_files: int = 2, seed: int | None = No
 
 
 def _mix(config: RunConfig, sources: list[SourcePlan]) -> dict:
-    tokens: dict[str, float] = {}
-    categories: dict[str, str] = {}
+    totals: dict[str, tuple[str, float]] = {}
     for source in sources:
         for key, value in source.tokens.items():
-            tokens[key] = tokens.get(key, 0.0) + value
-            categories[key] = source.categories[key]
-    stocks = {
-        key: SourceStock(key, categories[key], [key], [round(value)], [[0, 0]])
-        for key, value in tokens.items()
-        if categories[key] in config.mix.ratios
-    }
+            totals[key] = (source.categories[key], totals.get(key, ("", 0.0))[1] + value)
+    totals = {key: value for key, value in totals.items() if value[0] in config.mix.ratios}
     try:
-        plan = plan_for(stocks, config.mix.model_dump())
+        plan = plan_totals(totals, config.mix.model_dump())
     except InfeasibleMix as error:
         return {"feasible": False, "error": str(error)}
-    available = {key: stock.tokens for key, stock in stocks.items()}
+    available = {key: round(tokens) for key, (_category, tokens) in totals.items()}
     epochs = {key: target / available[key] for key, target in plan.source_targets.items() if available[key]}
     return {
         "feasible": True,
         "total_tokens": round(plan.budget),
-        "largest_total_tokens": round(plan_for(stocks, config.mix.model_dump() | {"total_tokens": None}).budget),
+        "largest_total_tokens": round(plan_totals(totals, config.mix.model_dump() | {"total_tokens": None}).budget),
         "category_tokens": {c: round(v) for c, v in plan.category_targets.items()},
         "source_tokens": {k: round(v) for k, v in plan.source_targets.items()},
         "epochs": {k: round(v, 3) for k, v in epochs.items()},

@@ -127,6 +127,7 @@ class GeneralReader(SourceReader):
     name = "general reader"
     source = "general"
     category = "general"
+    id_prefix = "general"  # ids are `<id_prefix>:<name>:...`
     suffixes = (".jsonl", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json", ".parquet")
 
     def __init__(
@@ -174,7 +175,7 @@ class GeneralReader(SourceReader):
         try:
             for number, raw in records:
                 empty = False
-                line_id = f"general:{self.source}:{file_key}:{number}"
+                line_id = f"{self.id_prefix}:{self.source}:{file_key}:{number}"
                 try:
                     record = orjson.loads(raw) if isinstance(raw, bytes) else raw
                 except orjson.JSONDecodeError:
@@ -234,7 +235,7 @@ class GeneralReader(SourceReader):
         meta = meta if isinstance(meta, dict) else record.get("metadata")
         meta = meta if isinstance(meta, dict) else {}
         original_id = _string(record.get("id")) or _string(meta.get("id"))
-        doc_id = f"general:{self.source}:{original_id}" if original_id else line_id
+        doc_id = f"{self.id_prefix}:{self.source}:{original_id}" if original_id else line_id
         urls = [u for u in (_string(m.get(k)) for m in (meta, record) for k in URL_KEYS) if u]
         url = next((u for u in urls if u.lower().startswith(("http://", "https://"))), urls[0] if urls else None)
         return make_document(

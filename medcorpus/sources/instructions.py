@@ -56,6 +56,7 @@ class InstructionReader(GeneralReader):
     name = "instruction reader"
     source = "instructions"
     category = "biomedical"
+    id_prefix = "instruction"
 
     def __init__(
         self,
@@ -74,7 +75,6 @@ class InstructionReader(GeneralReader):
         self.task = task
 
     def _document(self, record: object, path: str, line_id: str) -> Document | None:
-        line_id = line_id.replace("general:", "instruction:", 1)
         if not isinstance(record, dict):
             self.reject(path, "not_object", doc_id=line_id)
             return None
@@ -89,7 +89,7 @@ class InstructionReader(GeneralReader):
             self.reject(path, "no_answer", doc_id=line_id)
             return None
         original_id = record.get("id")
-        doc_id = f"instruction:{self.source}:{original_id}" if isinstance(original_id, (str, int)) else line_id
+        doc_id = f"{self.id_prefix}:{self.source}:{original_id}" if isinstance(original_id, (str, int)) else line_id
         task = record.get("task") if isinstance(record.get("task"), str) else self.task
         text = "\n\n".join(turn["content"] for turn in turns if turn["content"])
         return make_document(

@@ -180,3 +180,14 @@ def test_medcorpus_run_public_guard_on_the_bundled_mimic_samples(tmp_path):
     for source, row in release["restricted"].items():
         assert row["tokens"] == manifest["mix"]["sources"][source]["restricted_tokens"] > 0
     assert manifest["config"]["mix"]["public"] is True
+
+
+def test_source_totals_match_the_full_stocks(tmp_path):
+    from medcorpus.mixers.stocks import load_stocks, source_totals
+
+    write_source(tmp_path, "a", "pubmed", "biomedical", 3, 10, 0)
+    write_source(tmp_path, "b", "mimic3", "clinical", 2, 7, 1, restricted=True)
+    write_source(tmp_path, "c", "pubmed", "biomedical", 1, 4, 2)
+    stocks = load_stocks([str(tmp_path)])[1]
+    assert source_totals([str(tmp_path)]) == {name: (s.category, s.tokens) for name, s in stocks.items()}
+    assert source_totals([str(tmp_path)]) == {"pubmed": ("biomedical", 34), "mimic3": ("clinical", 14)}

@@ -55,7 +55,7 @@ _STOP = (
     r"|March|April|May|June|July|August|September|October|November|December)\b"
 )
 _LOWER = "a-zß-öø-ÿ'’"
-_PART = rf"[A-ZÀ-ÖØ-Þ][{_LOWER}]*(?:[A-Z][{_LOWER}]+)?"  # Titlecase: "Smith", "McMichael", "O'Brien"; not "WHO"
+_PART = rf"[A-ZÀ-ÖØ-Þ][{_LOWER}]*(?:[A-Z][{_LOWER}]+)?"  # Titlecase: "Smith", "McMichael", "O'Farrow"; not "WHO"
 _NAME = rf"(?:(?:van|von|de|der|den|del|da|di|du|le|la|dos|ten|ter)\s+)*(?!{_STOP}){_PART}(?:-{_PART})*"
 _AUTHORS = rf"{_NAME}(?:\s+{_NAME}){{0,2}}(?:\s+et\s+al\.?|\s+(?:and|&)\s+{_NAME})?"
 _AY_ITEM = rf"{_AUTHORS},?\s+{_YEAR}(?:\s*,\s*{_YEAR})*"

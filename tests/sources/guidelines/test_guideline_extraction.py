@@ -29,7 +29,7 @@ NGC_GRADES = {
 }
 # Entries of the real reference lists, contents pages, acknowledgements and declarations of interest.
 WHO_GONE = [
-    "Zingg W, Holmes A, Dettenkofer M",
+    "Zingg W",
     "Mernelius S, Lofgren S, Lindgren PE",
     "Haley RW, Culver DH",
     "Acknowledgements 4",

@@ -147,7 +147,7 @@ def test_author_year_kept_when_disabled():
     [
         ("the axis (Smith and Jones 2010; Lee, 2011). Next", "the axis. Next"),
         ("as shown (Smith et al., 2010a), but", "as shown, but"),
-        ("as shown (see van der Berg et al. 2001, 2003; O'Brien & McMichael 1999).", "as shown."),
+        ("as shown (see van der Berg et al. 2001, 2003; O'Farrow & McMichael 1999).", "as shown."),
         ("as known (American Cancer Society, 2007).", "as known."),
         ("as shown (Figure 2; Smith et al., 2010).", "as shown (Figure 2)."),
         ("Smith et al. (2010) found", "Smith et al. found"),

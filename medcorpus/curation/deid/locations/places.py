@@ -62,7 +62,7 @@ GENERIC = frozenset(
 # Words that name hospitals after their founders or faiths (``Union Memorial``, ``Mercy Hospital``): before a
 # facility word they belong to its name even where they are ordinary English words (all-caps notes).
 NAME_WORDS = frozenset(
-    """union memorial general mercy providence sinai grace baptist methodist presbyterian lutheran adventist
+    """union memorial general mercy providence grace baptist methodist presbyterian lutheran adventist
     episcopal trinity shriners kaiser samaritan""".split()
 )
 # Facility words that, capitalised, end a proper name whatever its words (``Memorial Hospital``, ``North Campus``).
