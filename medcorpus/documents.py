@@ -25,3 +25,34 @@ def make_document(text: str, doc_id: str, source: str, category: str, license: s
     metadata = {"source": source, "category": category, "license": license}
     metadata.update({key: value for key, value in ids.items() if value is not None})
     return Document(text=text, id=doc_id, metadata=metadata)
+
+
+def turns_of(document: Document) -> list[dict] | None:
+    """An instruction example's turns (`[{"role", "content"}]`), or None for any other document."""
+    turns = document.metadata.get("turns")
+    return turns if isinstance(turns, list) and turns else None
+
+
+def join_turns(turns: list[dict]) -> str:
+    """The document text of an instruction example: its turns' contents joined by blank lines."""
+    return "\n\n".join(turn["content"] for turn in turns if turn["content"])
+
+
+def prompt_of(document: Document) -> str:
+    """What an instruction example asks (its user turns joined by blank lines); the text for any other."""
+    turns = turns_of(document)
+    if turns is None:
+        return document.text
+    return "\n\n".join(turn["content"] for turn in turns if turn["role"] == "user" and turn["content"])
+
+
+def map_turns(document: Document, change) -> Document:
+    """Apply `change(text) -> text` to each turn of an instruction example and rebuild its text from them (to
+    the text itself for any other document), so turns and text never disagree."""
+    turns = turns_of(document)
+    if turns is None:
+        document.text = change(document.text)
+        return document
+    document.metadata["turns"] = [turn | {"content": change(turn["content"])} for turn in turns]
+    document.text = join_turns(document.metadata["turns"])
+    return document

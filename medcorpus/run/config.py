@@ -181,6 +181,15 @@ class TokenizerConfig(Strict):
         return load_tokenizer(self.name, self.add_bos, self.add_eos, eod_id=self.eod_id, eod_token=self.eod_token)
 
 
+class SftConfig(Strict):
+    """Instruction-tuning shards: each example rendered by a chat template, with a loss mask over the answers."""
+
+    template: Literal["llama-2", "llama-3", "chatml", "tokenizer"] = "llama-2"  # tokenizer: its own chat_template
+    loss: Literal["answers", "assistant"] = "answers"  # the last assistant turn only, or every assistant turn
+    max_tokens: int = Field(4096, ge=8)  # longer examples (template included) are excluded as too_long
+    system: str | None = None  # system prompt for examples that have none
+
+
 class SlurmConfig(Strict):
     partition: str = "cpu"
     time: str = "12:00:00"
@@ -201,6 +210,7 @@ class RunConfig(Strict):
     curation: CurationConfig = CurationConfig()
     mix: MixConfig
     tokenizer: TokenizerConfig = TokenizerConfig()
+    sft: SftConfig | None = None  # present: instruction sources become SFT shards with loss masks
     slurm: SlurmConfig = SlurmConfig()
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from medcorpus.documents import CATEGORIES, make_document
+from medcorpus.documents import CATEGORIES, join_turns, make_document
 from medcorpus.sources.general import GeneralReader
 
 ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
@@ -91,9 +91,8 @@ class InstructionReader(GeneralReader):
         original_id = record.get("id")
         doc_id = f"{self.id_prefix}:{self.source}:{original_id}" if isinstance(original_id, (str, int)) else line_id
         task = record.get("task") if isinstance(record.get("task"), str) else self.task
-        text = "\n\n".join(turn["content"] for turn in turns if turn["content"])
         return make_document(
-            text,
+            join_turns(turns),
             doc_id,
             source=self.source,
             category=self.category,

@@ -14,6 +14,10 @@ out as Parquet row groups of SIDECAR_ROWS, and only the sequence lengths (4 byte
 
 Writes are atomic: everything goes to temporary names in the same folder and is renamed into place
 with `os.replace`, the `.idx` last, so a shard whose `.idx` exists is always complete.
+
+Loss masks (supervised fine-tuning): a shard written with `masks=True` also has `<prefix>.mask.bin` +
+`<prefix>.mask.idx`, itself a Megatron indexed dataset of uint8 (1 = train on this token), one sequence
+per document of exactly the document's length. `list_shards` does not list mask shards as shards.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ SIDECAR_COLUMNS = ("id", "source", "category", "tokens", "restricted")
 FLUSH_TOKENS = 1 << 20  # buffered tokens written to .bin in one go
 SIDECAR_ROWS = 1 << 16  # sidecar rows per Parquet row group
 UINT16_LIMIT = 65500  # megatron-core's DType.optimal_dtype: uint16 only below this vocabulary size
+MASK_SUFFIX = ".mask"  # <prefix>.mask.bin / .mask.idx: the loss mask of a shard's tokens
 
 
 class ShardFormatError(ValueError):
@@ -73,8 +78,9 @@ def encode_index(lengths: np.ndarray, dtype: np.dtype) -> bytes:
 class ShardWriter:
     """Writes one shard. Use as a context manager: a clean exit publishes it, an exception discards it."""
 
-    def __init__(self, prefix: str, vocab_size: int):
+    def __init__(self, prefix: str, vocab_size: int, masks: bool = False):
         self.prefix = str(prefix)
+        self.masks = bool(masks)  # every document then comes with its loss mask (see the module docstring)
         self.vocab_size = int(vocab_size)
         self.dtype = token_dtype(self.vocab_size)
         folder = os.path.dirname(os.path.abspath(self.prefix))
@@ -91,6 +97,11 @@ class ShardWriter:
         self._tokens = 0
         self._result: dict | None = None
         self._aborted = False
+        self._mask_pending: list[np.ndarray] = []
+        self._mask_bin = None
+        if self.masks:
+            handle, self._mask_tmp = tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=".mask.bin.tmp")
+            self._mask_bin = os.fdopen(handle, "wb")
 
     def __enter__(self) -> ShardWriter:
         return self
@@ -101,8 +112,8 @@ class ShardWriter:
         else:
             self.abort()
 
-    def add(self, tokens, doc_id: str, source: str, category: str, restricted: bool = False) -> None:
-        """Append one document's tokens (already with its BOS/EOS) and its provenance."""
+    def add(self, tokens, doc_id: str, source: str, category: str, restricted: bool = False, mask=None) -> None:
+        """Append one document's tokens (already with its BOS/EOS) and its provenance (and loss mask)."""
         if self._result is not None or self._aborted:
             raise ValueError(f"shard {self.prefix} is already closed")
         flat = np.asarray(tokens)
@@ -111,7 +122,17 @@ class ShardWriter:
         if flat.size > np.iinfo(np.int32).max:
             raise ValueError(f"document {doc_id!r} is too long for the index ({flat.size} tokens)")
         self._check_ids(flat, doc_id)
-        self._append(flat, [flat.size], [doc_id], [source], [category], [restricted])
+        self._check_mask(mask, flat.size, doc_id)
+        self._append(flat, [flat.size], [doc_id], [source], [category], [restricted], mask)
+
+    def _check_mask(self, mask, size: int, doc_id: str | None) -> None:
+        """A mask goes with every document of a masked shard, and only there, as long as its tokens."""
+        if not self.masks:
+            if mask is not None:
+                raise ValueError(f"shard {self.prefix} was opened without masks, but {doc_id!r} has one")
+            return
+        if mask is None or np.asarray(mask).shape != (size,):
+            raise ValueError(f"document {doc_id!r} needs a loss mask of {size} values (one per token)")
 
     def _check_ids(self, flat: np.ndarray, doc_id: str | None, sizes: np.ndarray | None = None, ids=()) -> None:
         """Refuse non-integer tokens and ids outside the vocabulary, naming the (first) offending document."""
@@ -126,7 +147,7 @@ class ShardWriter:
                 doc_id = ids[int(np.searchsorted(np.cumsum(sizes), position, side="right"))]
             raise ValueError(f"document {doc_id!r} has token ids outside [0, {self.vocab_size}): {low}..{high}")
 
-    def add_batch(self, tokens, lengths, ids, sources, categories, restricted) -> None:
+    def add_batch(self, tokens, lengths, ids, sources, categories, restricted, masks=None) -> None:
         """Append several documents at once: `tokens` is their ids laid end to end, `lengths` splits them.
 
         The batch is validated as a whole (nothing of a bad batch is written); per-document columns are
@@ -147,10 +168,13 @@ class ShardWriter:
         if int(sizes.sum()) != flat.size:
             raise ValueError(f"lengths add up to {int(sizes.sum())}, but {flat.size} tokens were given")
         self._check_ids(flat, first, sizes, ids)
-        self._append(flat, sizes.tolist(), ids, sources, categories, restricted)
+        self._check_mask(masks, flat.size, first)
+        self._append(flat, sizes.tolist(), ids, sources, categories, restricted, masks)
 
-    def _append(self, flat: np.ndarray, sizes: list[int], ids, sources, categories, restricted) -> None:
+    def _append(self, flat: np.ndarray, sizes: list[int], ids, sources, categories, restricted, mask=None) -> None:
         self._pending.append(flat.astype(self.dtype, copy=False))
+        if self.masks:
+            self._mask_pending.append((np.asarray(mask) != 0).astype(np.uint8))
         self._pending_tokens += flat.size
         self._lengths.extend(sizes)
         for name, column in zip(SIDECAR_COLUMNS, (ids, sources, categories, sizes, restricted)):
@@ -185,6 +209,9 @@ class ShardWriter:
         if self._pending:
             np.concatenate(self._pending).astype(self.dtype.newbyteorder("<"), copy=False).tofile(self._bin)
             self._pending, self._pending_tokens = [], 0
+        if self._mask_pending:
+            np.concatenate(self._mask_pending).tofile(self._mask_bin)
+            self._mask_pending = []
 
     def _tmp_name(self, suffix: str) -> str:
         return self._bin_tmp[: -len(".bin.tmp")] + suffix
@@ -211,18 +238,36 @@ class ShardWriter:
             # An older shard of the same name stops looking complete before any of its files is replaced.
             if os.path.exists(self.prefix + ".idx"):
                 os.remove(self.prefix + ".idx")
+            self._publish_mask()
             os.replace(self._bin_tmp, self.prefix + ".bin")
             os.replace(docs_tmp, self.prefix + SIDECAR_SUFFIX)
             os.replace(idx_tmp, self.prefix + ".idx")
         except BaseException:
             self.abort()
-            for name in (idx_tmp, docs_tmp):
+            for name in (idx_tmp, docs_tmp, self._tmp_name(".mask.idx.tmp")):
                 if os.path.exists(name):
                     os.remove(name)
             raise
         self._result = {"prefix": self.prefix, "documents": len(self._lengths), "tokens": self._tokens}
         self._rows = {name: [] for name in SIDECAR_COLUMNS}
         return self._result
+
+    def _publish_mask(self) -> None:
+        """Write the mask's index and move mask files into place (before the shard's own .idx); without
+        masks, remove those an older shard of the same name left."""
+        if not self.masks:
+            for suffix in (".idx", ".bin"):
+                if os.path.exists(self.prefix + MASK_SUFFIX + suffix):
+                    os.remove(self.prefix + MASK_SUFFIX + suffix)
+            return
+        self._mask_bin.flush()
+        os.fsync(self._mask_bin.fileno())
+        self._mask_bin.close()
+        idx_tmp = self._tmp_name(".mask.idx.tmp")
+        with open(idx_tmp, "wb") as handle:
+            handle.write(encode_index(np.frombuffer(self._lengths, dtype=np.int32), np.dtype(np.uint8)))
+        os.replace(self._mask_tmp, self.prefix + MASK_SUFFIX + ".bin")
+        os.replace(idx_tmp, self.prefix + MASK_SUFFIX + ".idx")
 
     def abort(self) -> None:
         """Discard everything written so far; nothing is published."""
@@ -231,6 +276,10 @@ class ShardWriter:
         self._aborted = True
         if not self._bin.closed:
             self._bin.close()
+        if self._mask_bin is not None and not self._mask_bin.closed:
+            self._mask_bin.close()
+        if self.masks and os.path.exists(self._mask_tmp):
+            os.remove(self._mask_tmp)
         if self._sidecar is not None:
             self._sidecar.close()
         for name in (self._bin_tmp, self._docs_tmp):
@@ -299,6 +348,28 @@ class ShardReader:
         stored = self.dtype.newbyteorder("<")
         self._bin = np.memmap(bin_path, dtype=stored, mode="r") if self.total_tokens else np.empty(0, stored)
         self._sidecar: dict[str, list] | None = None
+        self._masks: ShardReader | None = None
+        if os.path.isfile(self.prefix + MASK_SUFFIX + ".idx"):
+            self._masks = ShardReader(self.prefix + MASK_SUFFIX)
+            if self._masks.dtype != np.uint8 or not np.array_equal(self._masks.lengths, self.lengths):
+                raise _fail(self.prefix + MASK_SUFFIX + ".idx", "the loss mask does not match the shard's documents")
+
+    @property
+    def has_masks(self) -> bool:
+        """Whether the shard has a loss mask (`<prefix>.mask.bin/.idx`)."""
+        return self._masks is not None
+
+    def mask(self, i: int) -> np.ndarray:
+        """The loss mask (uint8, 1 = trained on) of document `i`, aligned with `tokens(i)`."""
+        if self._masks is None:
+            raise ShardFormatError(f"shard {self.prefix} has no loss mask ({self.prefix}{MASK_SUFFIX}.idx)")
+        return self._masks.tokens(i)
+
+    def mask_stream(self, start: int, stop: int) -> np.ndarray:
+        """The loss mask of tokens [start, stop) of the shard's stream (see `stream`)."""
+        if self._masks is None:
+            raise ShardFormatError(f"shard {self.prefix} has no loss mask ({self.prefix}{MASK_SUFFIX}.idx)")
+        return self._masks.stream(start, stop)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -354,9 +425,11 @@ class ShardReader:
 
 
 def list_shards(folder: str) -> list[str]:
-    """Prefixes of all shards (files ending in .idx) under `folder`, recursively, in sorted path order."""
+    """Prefixes of all shards (files ending in .idx, not loss masks) under `folder`, recursively, in sorted
+    path order."""
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"not a folder of shards: {folder}")
     prefixes = [path.with_suffix("") for path in root.rglob("*.idx") if path.is_file()]
+    prefixes = [prefix for prefix in prefixes if not prefix.name.endswith(MASK_SUFFIX)]
     return [str(prefix) for prefix in sorted(prefixes, key=lambda prefix: prefix.relative_to(root).parts)]

@@ -78,3 +78,20 @@ def test_cli_writes_documents_with_turns(tmp_path):
     assert sorted(json.loads(row)["filter_reason"] for row in excluded) == sorted(
         ["no_answer", "no_answer", "no_prompt", "unknown_format", "not_object"]
     )
+
+
+def test_map_turns_keeps_text_and_turns_in_step():
+    from medcorpus.documents import make_document, map_turns, prompt_of
+
+    turns = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q1"}]
+    turns += [{"role": "assistant", "content": "a1"}, {"role": "user", "content": "Q2"}]
+    turns += [{"role": "assistant", "content": "a2"}]
+    doc = make_document("x", "i:1", source="s", category="biomedical", license="l", turns=turns)
+    assert prompt_of(doc) == "Q1\n\nQ2"
+    map_turns(doc, str.upper)
+    assert doc.text == "BE BRIEF.\n\nQ1\n\nA1\n\nQ2\n\nA2" and doc.metadata["turns"][2] == {
+        "role": "assistant",
+        "content": "A1",
+    }
+    plain = map_turns(make_document("abc", "p:1", source="s", category="biomedical", license="l"), str.upper)
+    assert plain.text == "ABC" and prompt_of(plain) == "ABC"

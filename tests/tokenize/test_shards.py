@@ -245,3 +245,33 @@ def test_step_passes_documents_on_with_token_count(tmp_path):
     assert reader.tokens(0)[0] != 1 and reader.tokens(0)[-1] == 2  # add_bos=False, add_eos=True
     assert list(ShardTokenizer(str(tmp_path / "empty")).run(iter([]), rank=0)) == []
     assert not (tmp_path / "empty").exists() or list_shards(str(tmp_path / "empty")) == []
+
+
+def test_loss_masks_are_a_uint8_megatron_shard_beside_the_tokens(tmp_path):
+    prefix = str(tmp_path / "sft")
+    with ShardWriter(prefix, 100, masks=True) as writer:
+        writer.add([1, 2, 3], "a", "s", "biomedical", mask=[0, 1, 1])
+        writer.add_batch(
+            np.array([4, 5, 6, 7]),
+            [1, 3],
+            ["b", "c"],
+            ["s", "s"],
+            ["biomedical"] * 2,
+            [False] * 2,
+            masks=np.array([1, 0, 0, 1]),
+        )
+    reader = ShardReader(prefix)
+    assert reader.has_masks and [reader.mask(i).tolist() for i in range(3)] == [[0, 1, 1], [1], [0, 0, 1]]
+    assert reader.mask_stream(2, 5).tolist() == [1, 1, 0]
+    mask = ShardReader(prefix + ".mask")  # itself a Megatron indexed dataset, one sequence per document
+    assert mask.dtype == np.uint8 and mask.lengths.tolist() == reader.lengths.tolist()
+    assert list_shards(str(tmp_path)) == [prefix]  # the mask is not listed as a shard of its own
+    with pytest.raises(ValueError, match="needs a loss mask of 2 values"):
+        ShardWriter(str(tmp_path / "bad"), 100, masks=True).add([1, 2], "d", "s", "biomedical", mask=[1])
+    with pytest.raises(ValueError, match="opened without masks"):
+        ShardWriter(str(tmp_path / "bad2"), 100).add([1, 2], "d", "s", "biomedical", mask=[1, 1])
+    with ShardWriter(prefix, 100) as writer:  # rewritten without masks: the old mask goes too
+        writer.add([1], "a", "s", "biomedical")
+    assert not ShardReader(prefix).has_masks and not os.path.exists(prefix + ".mask.idx")
+    with pytest.raises(ShardFormatError, match="no loss mask"):
+        ShardReader(prefix).mask(0)
