@@ -284,6 +284,11 @@ def validate(raw: dict, check_inputs: bool = True) -> RunConfig:
         raise ConfigError(f"{_location(first['loc']) or '(top level)'}: {first['msg']}") from None
     for name, source in config.sources.items():
         check_reader_options(name, source)
+        if config.sft is not None and source.type != "instructions":
+            raise ConfigError(
+                f"sources.{name}.type: a run with an sft section builds instruction-tuning shards and reads "
+                f"instruction sources only (type: instructions), not {source.type}"
+            )
     if not check_inputs:
         return config
     for name, source in config.sources.items():

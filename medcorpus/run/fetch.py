@@ -10,6 +10,8 @@ The spec, by source type (the target is the source's first input, a local folder
   TARGET/<site>.
 - general: `{preset: NAME}` or `{repo: OWNER/NAME, include: [GLOB, ...]}`, with optional `include`,
   `revision`, `text_key`, `max_files`, `max_tokens`: a Hub dataset's files into TARGET.
+- instructions: `{repo: OWNER/NAME, include: [GLOB, ...]}` as for general (no presets): e.g. a Medical Meadow
+  set's JSON file into TARGET.
 - mimic: none. MIMIC is credentialed (PhysioNet): it is never downloaded; `fetch` says where to put it.
 
 A source without a spec is only checked. A download two sources would run (same files, same folder) is
@@ -116,6 +118,7 @@ SPECS: dict[str, type[_Spec]] = {
     "pmc": PmcSpec,
     "guidelines": GuidelinesSpec,
     "general": GeneralSpec,
+    "instructions": GeneralSpec,
 }
 
 

@@ -37,6 +37,8 @@ def base(tmp_path) -> dict:
             ),
             r"curation\.lang\.min_score",
         ),
+        (lambda c: c.update(sft={"template": "alpaca"}), r"sft\.template: Input should be"),
+        (lambda c: c.update(sft={}), r"sources\.pubmed\.type: a run with an sft section .* not pubmed"),
     ],
 )
 def test_errors_name_the_key(tmp_path, change, message):

@@ -89,6 +89,11 @@ def test_url_overrides_reach_every_kind(tmp_path):
             "pmc": {"type": "pmc", "inputs": [str(tmp_path / "c")], "fetch": {"subsets": ["oa_other"]}},
             "g": {"type": "guidelines", "inputs": [str(tmp_path / "g")], "fetch": {"sites": ["nice", "rch", "nice"]}},
             "r": {"type": "general", "inputs": [str(tmp_path / "r")], "fetch": {"repo": "a/b", "include": ["*.jsonl"]}},
+            "i": {
+                "type": "instructions",
+                "inputs": [str(tmp_path / "i")],
+                "fetch": {"repo": "m/f", "include": ["*.json"]},
+            },
         },
     )
     urls = {
@@ -105,6 +110,7 @@ def test_url_overrides_reach_every_kind(tmp_path):
     assert plans[1].actions[0].url == "http://m/pmc/oa_other/xml/"
     assert [(a.site, a.base_url) for a in plans[2].actions] == [("nice", "http://g/"), ("rch", "http://rch/")]
     assert plans[3].actions[0].endpoint == "http://hub" and plans[3].actions[0].include == ("*.jsonl",)
+    assert (plans[4].actions[0].repo, plans[4].actions[0].dest) == ("m/f", str(tmp_path / "i"))
     for bad in ({"hub": "http://x"}, {"guidelines.nowhere": "http://x"}, {"pubmed.x": "http://x"}, {"pmc": "ftp://x"}):
         with pytest.raises(ValueError):
             check_urls(bad)
