@@ -3,6 +3,7 @@
 Example (2 processes on one machine):
     torchrun --nproc-per-node 2 -m medcorpus.train --shards out/demo/run/shards --tiny-llama \\
         --seq-len 128 --micro-batch 4 --grad-accum 2 --steps 50 --warmup 5 --out /tmp/ckpt
+Supervised fine-tuning on SFT shards (loss masks beside the tokens): add --sft (pack) or --sft pad.
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ def parser() -> argparse.ArgumentParser:
         help="attention stops at document boundaries inside a window; positions restart per document",
     )
     p.add_argument(
+        "--sft",
+        nargs="?",
+        const="pack",
+        choices=["pack", "pad"],
+        default=None,
+        help="supervised fine-tuning on SFT shards: rows of whole examples, loss only on mask-1 target tokens;\n"
+        "pack (bare --sft): consecutive examples fill each row; pad: one example per row",
+    )
+    p.add_argument(
         "--stop-at",
         type=int,
         default=None,
@@ -95,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def train_command(args: tuple[str, ...]) -> None:
-    """Continued pretraining on shards with FSDP2 (run under torchrun; needs the train extra).
+    """Continued pretraining (or SFT with --sft) on shards with FSDP2 (run under torchrun; needs the train extra).
 
     Example: torchrun --nproc-per-node 8 $(which medcorpus) train --shards out/shards --model ./llama --out ckpt
     """

@@ -21,6 +21,7 @@ class Batch:
     ids: list[tuple[int, int]]  # (set, window) of each row
     boundaries: list[np.ndarray] | None  # document starts per row, when the dataset returns them
     state: dict  # dataset state after this batch: resuming from it continues with the next batch
+    mask: np.ndarray | None = None  # (micro_batch, seq_len + 1) uint8 loss mask of SFT rows (1 = trained on)
 
 
 def batches(windows: BlendedWindows, micro_batch: int):
@@ -35,6 +36,7 @@ def batches(windows: BlendedWindows, micro_batch: int):
             ids=[row["id"] for row in rows],
             boundaries=[row["boundaries"] for row in rows] if windows.return_boundaries else None,
             state=windows.state_dict(),
+            mask=np.stack([row["mask"] for row in rows]) if windows.sft else None,
         )
 
 

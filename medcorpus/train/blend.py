@@ -8,17 +8,20 @@ sequence that walks set i's own seeded permutations (set epoch = draw // n_i), s
 set repeats and a down-weighted one is visited partly per blend epoch. Rank r takes positions
 r, r + world_size, ... of the first L - L % world_size positions. Everything is a pure function of
 (seed, epoch, shard contents); the state dict carries a fingerprint of the shards and refuses others.
-With one set the order is exactly PackedWindows' order.
+With one set the order is exactly PackedWindows' order. With `sft` ("pack" or "pad") every set is
+SftRows instead (whole instruction examples with loss masks), blended the same way.
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import numpy as np
 import xxhash
 
 from medcorpus.train.dataset import EpochCursor, PackedWindows
+from medcorpus.train.sft_rows import SftRows
 
 
 def parse_shard_spec(spec: str) -> tuple[str, float]:
@@ -36,9 +39,9 @@ def parse_shard_spec(spec: str) -> tuple[str, float]:
 
 
 def fingerprint(windows: PackedWindows) -> str:
-    """Hex digest of the shard index contents (document lengths, dtype) and the window length."""
+    """Hex digest of the shard index contents (document lengths, dtype), the window length and layout."""
     digest = xxhash.xxh64()
-    digest.update(f"seq_len={windows.seq_len};shards={len(windows.shards)};".encode())
+    digest.update(f"{windows.layout}seq_len={windows.seq_len};shards={len(windows.shards)};".encode())
     for shard in windows.shards:
         digest.update(f"{shard.dtype.str};{len(shard)};{shard.total_tokens};".encode())
         digest.update(np.ascontiguousarray(shard.lengths).tobytes())
@@ -66,20 +69,23 @@ class BlendedWindows(EpochCursor):
         rank: int = 0,
         world_size: int = 1,
         return_boundaries: bool = False,
+        sft: str | None = None,
     ):
         if not sets:
             raise ValueError("need at least one shard set")
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
-        self.sets = [PackedWindows(paths, seq_len=seq_len, seed=seed) for paths, _ in sets]
+        rows = partial(SftRows, mode=sft) if sft else PackedWindows
+        self.sets = [rows(paths, seq_len=seq_len, seed=seed, return_boundaries=return_boundaries) for paths, _ in sets]
         self.weights = [float(weight) for _, weight in sets]
         for (paths, weight), windows in zip(sets, self.sets):
             if not weight > 0:
                 raise ValueError(f"blend weight must be positive, got {weight} for {paths}")
             if windows.num_windows == 0:
-                raise ValueError(f"shard set {paths} has no complete window of {seq_len + 1} tokens")
+                what = "example of at most" if sft else "complete window of"
+                raise ValueError(f"shard set {paths} has no {what} {seq_len + 1} tokens")
         self.seq_len, self.seed, self.rank, self.world_size = seq_len, seed, rank, world_size
-        self.return_boundaries = return_boundaries
+        self.return_boundaries, self.sft = return_boundaries, sft
         self.sizes = np.array([windows.num_windows for windows in self.sets], dtype=np.int64)
         self.epoch_length = int(self.sizes.sum())
         self.counts = largest_remainder(self.weights, self.epoch_length)
@@ -123,12 +129,9 @@ class BlendedWindows(EpochCursor):
         return self._order[1][self.rank :: self.world_size]
 
     def sample(self, number: int, index: int) -> dict:
-        """Sample dict of window `index` of set `number`: tokens, id (set, window), boundaries if asked."""
-        windows = self.sets[number]
-        item = {"tokens": windows.window(index), "id": (number, index)}
-        if self.return_boundaries:
-            item["boundaries"] = windows.boundaries(index)
-        return item
+        """Sample dict of window `index` of set `number`: tokens, id (set, window), boundaries if asked, and
+        the loss mask of SFT rows."""
+        return {**self.sets[number].sample(index), "id": (number, index)}
 
     def item(self, entry: np.ndarray) -> dict:
         number, index = entry.tolist()

@@ -85,6 +85,8 @@ class EpochCursor(ABC):
 class PackedWindows(EpochCursor):
     """Windows of `seq_len + 1` tokens with stride `seq_len`, shuffled per epoch, split across ranks."""
 
+    layout = ""  # what a window is, for the resume fingerprint: empty for packed pretraining windows
+
     def __init__(
         self,
         paths: list[str],

@@ -1,4 +1,5 @@
-"""The FSDP2 continued-pretraining loop (launch with torchrun; gloo on CPU, NCCL on GPU)."""
+"""The FSDP2 training loop (launch with torchrun; gloo on CPU, NCCL on GPU): continued pretraining on packed
+windows, or supervised fine-tuning (`sft`) on SftRows with the loss over the masked-in answer tokens only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from medcorpus.train import checkpoint
 from medcorpus.train.batches import Prefetcher, batches
 from medcorpus.train.blend import BlendedWindows
 from medcorpus.train.doc_mask import model_inputs
+from medcorpus.train.loss import next_token_loss
 from medcorpus.train.model import build_model, count_parameters, peak_flops, shard_model
 from medcorpus.train.schedule import make_scheduler
 
@@ -43,6 +45,7 @@ class TrainConfig:
     log_samples: bool = False  # write each step's (set, window) ids per rank to samples.rank<R>.jsonl
     prefetch: int = 4
     doc_mask: bool = False  # attention stops at document boundaries; positions restart per document
+    sft: str | None = None  # "pack" or "pad": SFT rows of whole examples, loss on mask-1 targets; None = pretraining
 
 
 def init_distributed():
@@ -77,7 +80,6 @@ def train(config: TrainConfig) -> list[dict]:
     """Run (or resume) training; returns rank 0's per-step metrics of this invocation."""
     import torch
     import torch.distributed as dist
-    import torch.nn.functional as F
 
     rank, world, device = init_distributed()
     cuda = device.type == "cuda"
@@ -103,7 +105,12 @@ def train(config: TrainConfig) -> list[dict]:
         rank=rank,
         world_size=world,
         return_boundaries=config.doc_mask,
+        sft=config.sft,
     )
+    if rank == 0:
+        for (paths, _), rows in zip(config.shards, windows.sets):
+            if getattr(rows, "too_long", 0):
+                logger.warning(f"{rows.too_long:,} examples of {paths} longer than {config.seq_len + 1} tokens skipped")
 
     step = 0
     latest = checkpoint.latest_checkpoint(config.out) if config.resume else None
@@ -121,8 +128,9 @@ def train(config: TrainConfig) -> list[dict]:
     data_state = windows.state_dict()
 
     def to_tensor(batch):
-        tokens = torch.from_numpy(batch.tokens)
-        return batch, tokens.pin_memory() if cuda else tokens
+        tensors = [torch.from_numpy(array) for array in (batch.tokens, batch.mask) if array is not None]
+        tensors = [tensor.pin_memory() for tensor in tensors] if cuda else tensors
+        return batch, tensors[0], tensors[1] if len(tensors) > 1 else None
 
     source = Prefetcher(batches(windows, config.micro_batch), depth=config.prefetch, transform=to_tensor)
 
@@ -143,11 +151,13 @@ def train(config: TrainConfig) -> list[dict]:
             started = time.perf_counter()
             waited = 0.0
             total_loss = torch.zeros((), device=device)
+            trained = torch.zeros((), dtype=torch.int64, device=device)
             ids: list = []
             for _ in range(config.grad_accum):
                 before = time.perf_counter()
-                batch, data = next(source)
+                batch, data, mask = next(source)
                 data = data.to(device, non_blocking=True)
+                mask = mask.to(device, non_blocking=True) if mask is not None else None
                 waited += time.perf_counter() - before
                 if int(batch.tokens.max()) >= vocab:
                     raise ValueError(f"token id {int(batch.tokens.max())} >= model vocabulary size {vocab}")
@@ -155,9 +165,11 @@ def train(config: TrainConfig) -> list[dict]:
                 if config.doc_mask:
                     extra = model_inputs(batch.boundaries, config.seq_len, attention, device)
                 logits = model(input_ids=data[:, :-1], **extra).logits
-                loss = F.cross_entropy(logits.float().flatten(0, 1), data[:, 1:].flatten())
+                loss, count = next_token_loss(logits, data, mask)
                 (loss / config.grad_accum).backward()
                 total_loss += loss.detach()
+                if config.sft:
+                    trained += count
                 ids.extend(batch.ids)
                 data_state = batch.state
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
@@ -167,6 +179,8 @@ def train(config: TrainConfig) -> list[dict]:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             dist.all_reduce(total_loss)
+            if config.sft:
+                dist.all_reduce(trained)
             loss_value = total_loss.item() / (config.grad_accum * world)
             seconds = time.perf_counter() - started
             waits = torch.tensor([waited, seconds], dtype=torch.float64)
@@ -184,6 +198,8 @@ def train(config: TrainConfig) -> list[dict]:
                     "data_wait": float(waits[0] / waits[1]),
                     "step_s": seconds,
                 }
+                if config.sft:
+                    record["trained_tokens"] = int(trained)
                 if peak:
                     record["mfu"] = 6 * params * record["tokens_per_s"] / (peak * world)
                 if cuda:
@@ -192,9 +208,10 @@ def train(config: TrainConfig) -> list[dict]:
                 metrics_log.write(json.dumps(record) + "\n")
                 metrics_log.flush()
                 mfu = f" mfu {record['mfu']:.1%}" if peak else ""
+                sft = f" trained_tokens {record['trained_tokens']:,}" if config.sft else ""
                 logger.info(
                     f"step {step}/{config.steps} loss {loss_value:.4f} lr {lr:.3e} grad_norm {record['grad_norm']:.3f} "
-                    f"tokens/s {record['tokens_per_s']:,.0f} data_wait {record['data_wait']:.2%}{mfu}"
+                    f"tokens/s {record['tokens_per_s']:,.0f} data_wait {record['data_wait']:.2%}{mfu}{sft}"
                 )
             if step % config.save_every == 0 or step == last:
                 small = {
