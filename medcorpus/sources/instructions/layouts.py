@@ -95,8 +95,8 @@ def _choice(question: str, options: list[tuple[str, str]], answer: int | None, e
 
 
 def medmcqa(record: dict, cop_base: int = 1) -> list[dict]:
-    keys = ("opa", "opb", "opc", "opd", "ope")
-    options = [(key[-1].upper(), _text(record.get(key))) for key in keys if record.get(key) is not None]
+    keys = ("opa", "opb", "opc", "opd") + (("ope",) if record.get("ope") is not None else ())
+    options = [(key[-1].upper(), _text(record.get(key))) for key in keys]
     cop = _text(record.get("cop"))  # absent or -1 in the test split, whose answers are not published
     answer = int(cop) - cop_base if cop.isdigit() else None
     return _choice(_text(record["question"]), options, answer, _text(record.get("exp")))
