@@ -8,6 +8,7 @@ from datatrove.data import Document
 
 CATEGORIES = ("biomedical", "clinical", "general")
 REQUIRED_METADATA = ("source", "category", "license")
+TURN_SEPARATOR = "\n\n"  # between the turns of an instruction example in its text
 
 
 def url_hash(url: str, length: int = 16) -> str:
@@ -35,7 +36,7 @@ def turns_of(document: Document) -> list[dict] | None:
 
 def join_turns(turns: list[dict]) -> str:
     """The document text of an instruction example: its turns' contents joined by blank lines."""
-    return "\n\n".join(turn["content"] for turn in turns if turn["content"])
+    return TURN_SEPARATOR.join(turn["content"] for turn in turns if turn["content"])
 
 
 def prompt_of(document: Document) -> str:

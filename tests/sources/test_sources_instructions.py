@@ -1,4 +1,4 @@
-"""Instruction examples: Alpaca, ShareGPT and OpenAI-chat layouts into documents with structured turns."""
+"""Instruction examples: every layout into documents with structured turns; precedence, bad answers, truncation."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ RECORDS = [
     {"instruction": "Explain anaemia.", "output": "   "},  # no answer
     {"messages": [{"role": "user", "content": "Hello?"}]},  # ends on the user
     {"messages": [{"role": "assistant", "content": "Unprompted."}]},  # no user turn
-    {"question": "A record of another kind", "answer": "x"},
+    {"title": "A record of another kind", "body": "x"},
+    {"instruction": "List the causes of anaemia.", "output": "Iron deficiency, blood loss and"},  # cut off
     [1, 2],
 ]  # fmt: skip
 
@@ -52,7 +53,8 @@ def test_layouts_turns_and_rejects(tmp_path):
     assert chat.id == "instruction:meadow:c1" and chat.metadata["task"] == "dialogue"
     assert documents[0].metadata["task"] == "qa" and documents[0].metadata["kind"] == "instruction"
     assert documents[0].id.startswith("instruction:meadow:") and documents[0].metadata["source"] == "meadow"
-    assert [reason for reason, _ in rejects] == ["no_answer", "no_answer", "no_prompt", "unknown_format", "not_object"]
+    reasons = ["no_answer", "no_answer", "no_prompt", "unknown_format", "truncated_answer", "not_object"]
+    assert [reason for reason, _ in rejects] == reasons
 
 
 def test_json_array_and_parquet(tmp_path):
@@ -76,7 +78,7 @@ def test_cli_writes_documents_with_turns(tmp_path):
     assert len(documents) == 4 and all(d.metadata["turns"][-1]["role"] == "assistant" for d in documents)
     excluded = pq.read_table(tmp_path / "out" / "excluded")["metadata"].to_pylist()  # one row per rejected record
     assert sorted(json.loads(row)["filter_reason"] for row in excluded) == sorted(
-        ["no_answer", "no_answer", "no_prompt", "unknown_format", "not_object"]
+        ["no_answer", "no_answer", "no_prompt", "unknown_format", "truncated_answer", "not_object"]
     )
 
 

@@ -12,6 +12,9 @@ Three datatrove steps (see `stages.curation_stage`, the `boilerplate` option of 
 3. `BoilerplateRemover` (every task): drops those lines from each document of that source (a document
    made only of them is left whole, for deduplication and the quality filter to judge).
 
+Instruction examples (documents with turns) are neither counted nor changed: a line they share, such as
+the constant instruction of a MedAlpaca set, is their template, not page furniture.
+
 Memory is bounded: a task keeps at most `max_lines` distinct hashes (about 100 bytes each in a Python
 dict, so 50 MB at the default 500,000). When a table grows past that, the hashes seen in the fewest
 documents are dropped (lossy counting) until half remain; the largest count so dropped is kept with the
@@ -34,6 +37,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from medcorpus.documents import turns_of
 from medcorpus.io.atomic import atomic_open, atomic_write_text
 
 _DIGITS = re.compile(r"\d+")
@@ -83,6 +87,9 @@ class BoilerplateCounter(PipelineStep):
         documents: Counter = Counter()
         undercount: Counter = Counter()
         for doc in data:
+            if turns_of(doc) is not None:
+                yield doc
+                continue
             source = _source(doc)
             documents[source] += 1
             table = tables.setdefault(source, Counter())
@@ -186,7 +193,7 @@ class BoilerplateRemover(BaseFilter):
 
     def filter(self, doc: Document) -> bool:
         found = self.lines().get(_source(doc))
-        if not found:
+        if not found or turns_of(doc) is not None:
             return True
         lines = doc.text.split("\n")
         keys = [line_key(line, self.min_chars, self.min_words) for line in lines]

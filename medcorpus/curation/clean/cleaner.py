@@ -12,6 +12,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
 from medcorpus.curation.clean.mojibake import fix_mojibake
+from medcorpus.documents import map_turns, prompt_of, turns_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
@@ -54,6 +55,10 @@ class TextCleaner(BaseFilter):
     (see `citation_remnants`), whitespace (runs of spaces, trailing spaces, more than one blank
     line). Documents left empty are excluded with the reason `empty_after_cleaning`.
 
+    An instruction example is cleaned turn by turn (`map_turns`), so its turns and text agree; it is
+    excluded when its answer (the last assistant turn) is left empty (`empty_answer_after_cleaning`) or
+    every user turn is (`empty_prompt_after_cleaning`). Any other document is cleaned as one text.
+
     Counts (datatrove stats of this step): `changed_<rule>` is the number of documents a rule
     changed; `citation_<kind>` the number of citation remnants of each kind removed.
     """
@@ -74,10 +79,14 @@ class TextCleaner(BaseFilter):
         self.remove_emails = remove_emails
         self.strip_html = strip_html
         self.citation_remnants = citation_remnants
+        self._changed: dict[str, None] | None = None  # rules that changed the instruction example being cleaned
 
     def _apply(self, rule: str, before: str, after: str) -> str:
         if after != before:
-            self.stat_update(f"changed_{rule}")
+            if self._changed is None:
+                self.stat_update(f"changed_{rule}")
+            else:
+                self._changed[rule] = None
         return after
 
     def repair(self, text: str) -> str:
@@ -107,5 +116,18 @@ class TextCleaner(BaseFilter):
         return self._apply("whitespace", text, normalise_whitespace(text))
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        doc.text = self.clean(doc.text)
-        return (True, None) if doc.text else (False, "empty_after_cleaning")
+        turns = turns_of(doc)
+        if turns is None:
+            doc.text = self.clean(doc.text)
+            return (True, None) if doc.text else (False, "empty_after_cleaning")
+        self._changed = {}  # a rule that changes several turns counts once
+        try:
+            turns = turns_of(map_turns(doc, self.clean))
+            for rule in self._changed:
+                self.stat_update(f"changed_{rule}")
+        finally:
+            self._changed = None
+        answers = [turn["content"] for turn in turns if turn["role"] == "assistant"]
+        if not answers or not answers[-1]:
+            return False, "empty_answer_after_cleaning"
+        return (True, None) if prompt_of(doc) else (False, "empty_prompt_after_cleaning")

@@ -32,7 +32,8 @@ tag            replaces
 Runs of four or more underscores (MIMIC-CXR addendum separators) are left alone.
 Every replaced span is recorded in ``metadata["phi_spans"]`` as ``[start, end, tag]`` in the *input* text's
 character offsets (end exclusive), so a reader can audit what was removed. No text is ever logged: only
-counts per tag.
+counts per tag. An instruction example is de-identified turn by turn (``map_turns``: no span crosses two
+turns, and its turns and text agree); its spans are still offsets in its input text, the turns joined.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from datatrove.data import DocumentsPipeline
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.curation.deid.base import PLACEHOLDER, UNTYPED, Span, merge_spans
 from medcorpus.curation.deid.detector import PhiDetector
 from medcorpus.curation.deid.learned.model import DEFAULT_THRESHOLD, shipped
 from medcorpus.curation.deid.surrogates import Surrogates
+from medcorpus.documents import TURN_SEPARATOR, map_turns
 
 _DATE_DIGITS = re.compile(r"\d{1,4}(?:\s*[-/]\s*\d{0,4}){0,2}")
 # Keyword rules applied in order to the lower-cased placeholder text; the first match wins.
@@ -164,12 +166,30 @@ class Deidentifier(PipelineStep):
                 yield document
                 continue
             with self.track_time():
-                spans = self.phi_spans(document.text)
                 surrogate = Surrogates(self.seed, str(document.id)) if self.replace == "surrogates" else None
-                document.text, counts = replace_spans(document.text, spans, surrogate)
+                spans, counts = self._replace(document, surrogate)
             self.stat_update("deid_documents")
             for tag, count in sorted(counts.items()):
                 self.stat_update(f"deid_{tag}", value=count)
             document.metadata["deid"] = dict(sorted(counts.items()))
             document.metadata["phi_spans"] = [[start, end, tag] for start, end, tag in spans]
             yield document
+
+    def _replace(self, document: Document, surrogate: Surrogates | None) -> tuple[list[Span], Counter]:
+        """Replace the PHI of each turn (or of the text) in place; the spans in input-text offsets, counts per tag.
+        One `surrogate` serves every turn, so a value keeps its stand-in across turns."""
+        spans: list[Span] = []
+        counts: Counter = Counter()
+        offset = 0  # of the turn in the input text: the non-empty turns joined by TURN_SEPARATOR
+
+        def change(text: str) -> str:
+            nonlocal offset
+            found = self.phi_spans(text)
+            spans.extend((offset + start, offset + end, tag) for start, end, tag in found)
+            offset += len(text) + len(TURN_SEPARATOR) if text else 0
+            text, replaced = replace_spans(text, found, surrogate)
+            counts.update(replaced)
+            return text
+
+        map_turns(document, change)
+        return spans, counts
