@@ -47,7 +47,7 @@ def test_question_answer_and_prompt_completion():
 
 def test_medqa_as_published(tmp_path, shared_data):
     path = shared_data / "benchmarks/medqa_us_4options/phrases_no_exclude_test.jsonl"
-    documents, rejects = read_all(InstructionReader([str(path)], name="medqa", task="ignored"))
+    documents, rejects = read_all(InstructionReader([str(path)], name="medqa"))
     assert len(documents) == 1273 and not rejects
     first = json.loads(path.open().readline())
     letters = "\n".join(f"{key}. {value}" for key, value in first["options"].items())
@@ -121,9 +121,10 @@ def test_layout_precedence_and_task(tmp_path):
     documents, _ = read_all(InstructionReader([write_jsonl(tmp_path / "mixed.jsonl", records)], task="qa"))
     layouts = [(d.metadata["layout"], d.metadata["task"]) for d in documents]
     assert layouts == [
-        ("alpaca", "qa"), ("medqa", "exam"), ("medmcqa", "multiple_choice"), ("question_answer", "qa"),
-        ("sharegpt", "qa"),
+        ("alpaca", "qa"), ("medqa", "exam"), ("medmcqa", "qa"), ("question_answer", "qa"), ("sharegpt", "qa"),
     ]  # fmt: skip
+    restricted, _ = read_all(InstructionReader([write_jsonl(tmp_path / "r.jsonl", records[1:2])], restricted=True))
+    assert restricted[0].metadata["restricted"] is True and "restricted" not in documents[0].metadata
     assert documents[0].metadata["turns"][0]["content"] == "Answer this question truthfully\n\nWhat is HbA1c?"
     assert documents[4].metadata["turns"][0]["content"] == "unused"
 

@@ -8,8 +8,8 @@ there.
 `metadata["turns"]` holds `[{"role": "system"|"user"|"assistant", "content": ...}]`; the document text
 is the turns' contents joined by blank lines (what cleaning, language ID, deduplication and
 decontamination look at, with no role words added). `metadata["kind"]` is "instruction",
-`metadata["layout"]` the layout read, and `metadata["task"]` the record's `task`, else the layout's
-("multiple_choice" for MedMCQA and MedQA), else the reader's `task` option; `license` is the record's,
+`metadata["layout"]` the layout read, and `metadata["task"]` the record's `task`, else the reader's
+`task` option, else the layout's ("multiple_choice" for MedMCQA and MedQA); `license` is the record's,
 else the reader's. Rejected, with the file and reason and nothing silently lost: records in none of the
 layouts (`unknown_format`), with turns that are not role/content objects (`bad_turn`), whose answer names
 no option (`bad_answer`), without a user turn (`no_prompt`), whose last turn is not a non-empty assistant

@@ -30,6 +30,7 @@ class InstructionReader(GeneralReader):
         category: str = "biomedical",
         check_truncation: bool = True,
         cop_base: int | None = None,
+        restricted: bool = False,
     ):
         super().__init__(inputs, exclusion_writer=exclusion_writer, limit=limit, name=name, license=license)
         if category not in CATEGORIES:
@@ -40,6 +41,7 @@ class InstructionReader(GeneralReader):
         self.task = task
         self.check_truncation = check_truncation
         self.cop_base = cop_base
+        self.restricted = bool(restricted)  # credentialed-licence data (e.g. built on MIMIC notes): never published
 
     def _document(self, record: object, path: str, line_id: str) -> Document | None:
         if not isinstance(record, dict):
@@ -58,7 +60,7 @@ class InstructionReader(GeneralReader):
         layout, turns = found
         original_id = record.get("id")
         doc_id = f"{self.id_prefix}:{self.source}:{original_id}" if isinstance(original_id, (str, int)) else line_id
-        task = record.get("task") if isinstance(record.get("task"), str) else layout.task or self.task
+        task = record.get("task") if isinstance(record.get("task"), str) else self.task or layout.task
         return make_document(
             join_turns(turns),
             doc_id,
@@ -69,6 +71,7 @@ class InstructionReader(GeneralReader):
             task=task,
             layout=layout.name,
             turns=turns,
+            restricted=self.restricted or None,
         )
 
     def _problem(self, turns: list[dict]) -> str | None:
