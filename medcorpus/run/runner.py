@@ -105,6 +105,8 @@ def run(
     """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
     check_executor(executor)
     check_categories(config)  # the part of `medcorpus plan` that is certain, before anything runs
+    if config.sft is not None:
+        chat_encoder(config.tokenizer, config.sft)  # a template the tokenizer cannot serve fails before any folder
     if workers is not None:
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)

@@ -170,13 +170,21 @@ def tokenize_stage(inputs: list[str], ctx: StageContext, tokenizer: TokenizerCon
 
 
 def chat_encoder(tokenizer: TokenizerConfig, sft: SftConfig):
-    """The `ChatEncoder` of an SFT run: the tokenizer without a BOS/EOS policy (the chat template decides)."""
+    """The `ChatEncoder` of an SFT run: the tokenizer without a BOS/EOS policy (the chat template decides);
+    ConfigError when the tokenizer and template cannot work together."""
     from medcorpus.tokenize import ChatEncoder, load_tokenizer
 
     for key in ("eod_id", "eod_token"):
         if getattr(tokenizer, key) is not None:
             raise ConfigError(f"tokenizer.{key}: not used with sft (the chat template decides the end markers)")
-    return ChatEncoder(load_tokenizer(tokenizer.name, add_bos=False, add_eos=False), sft.template, sft.loss, sft.system)
+    try:
+        loaded = load_tokenizer(tokenizer.name, add_bos=False, add_eos=False)
+    except ValueError as error:
+        raise ConfigError(f"tokenizer.name: {error}") from None
+    try:
+        return ChatEncoder(loaded, sft.template, sft.loss, sft.system)
+    except ValueError as error:  # markers the tokenizer lacks, no usable chat_template, a bad system prompt
+        raise ConfigError(f"sft: {error}") from None
 
 
 def sft_tokenize_stage(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from support.chat_tokenizers import CHATML_JINJA, build_chat_tokenizer
 
 from medcorpus.cli.main import main
-from medcorpus.run.config import validate
+from medcorpus.run.config import ConfigError, validate
 from medcorpus.run.runner import plan_run
 from medcorpus.tokenize import SftShardTokenizer, ShardReader, list_shards
 
@@ -112,12 +113,16 @@ def test_plan_run_uses_the_sft_stage_and_records_the_template(tmp_path):
     assert str(tmp_path / "tok" / "tokenizer_config.json") in writer.inputs
     assert writer.tokenizer["chat"]["template"] == "tokenizer" and writer.tokenizer["add_bos"] is False
     config = run_config(tmp_path, {"template": "llama-2"}) | {"tokenizer": {"eod_token": "</s>"}}
-    try:
+    with pytest.raises(ConfigError, match="tokenizer.eod_token: not used with sft"):
         plan_run(validate(config))
-    except ValueError as error:
-        assert "tokenizer.eod_token" in str(error)
-    else:
-        raise AssertionError("eod_token with sft was accepted")
+
+
+def test_run_with_a_template_the_tokenizer_cannot_serve_fails_before_any_folder(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(run_config(tmp_path, {"template": "chatml"})))
+    result = invoke("run", str(config))
+    assert result.exit_code == 2 and "error: sft: chat template 'chatml' needs <|im_start|>" in result.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_config_run_writes_masked_mixed_shards(tmp_path):

@@ -60,7 +60,7 @@ def test_step_with_local_executor_writes_masks_and_excludes_with_reasons(tmp_pat
     LocalPipelineExecutor(
         pipeline=[JsonlReader(str(tmp_path / "in"), glob_pattern="*.jsonl", compression=None), step],
         tasks=2,
-        workers=1,
+        workers=2,
         logging_dir=str(tmp_path / "logs"),
     ).run()
     tokenizer = load_tokenizer(chat_tokenizer, add_bos=False, add_eos=False)
