@@ -9,6 +9,7 @@ from medcorpus.cli.fetch import fetch
 from medcorpus.cli.pipeline import demo, run
 from medcorpus.cli.plan import plan
 from medcorpus.cli.provenance import manifest, report
+from medcorpus.cli.sft import sft
 from medcorpus.cli.sources import sources
 from medcorpus.cli.stages import curate, mix, tokenize
 from medcorpus.cli.train import train_command
@@ -23,7 +24,8 @@ def main() -> None:
     """
 
 
-for _command in (sources, fetch, curate, tokenize, mix, plan, run, demo, train_command, manifest, report, eval_group):
+COMMANDS = (sources, fetch, curate, tokenize, sft, mix, plan, run, demo, train_command, manifest, report, eval_group)
+for _command in COMMANDS:
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ flagged `restricted` (credentialed-licence data such as MIMIC notes; the flag tr
 document metadata into the shards' `.docs.parquet` sidecar) or one from a shard that carries no flags,
 unless `mix.allow_restricted` says so; the report records both settings and the restricted documents
 and tokens selected per source.
+
+Loss masks (SFT shards): when the input shards have loss masks, the mixed shards carry each document's mask
+with its tokens (`masks=True`); inputs with and without masks cannot be mixed (refused before writing).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from medcorpus.mixers.plan import MixPlan, SourceStock, plan_for, plan_totals, s
 from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
 from medcorpus.mixers.stocks import load_stocks, source_totals
 from medcorpus.run.config import ConfigError
-from medcorpus.tokenize.shards import ShardWriter
+from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
 
 REPORT = "mix_report.json"
 ID_CHUNK = 1 << 16  # picks whose ids are fetched from Arrow in one go while writing
@@ -62,9 +65,22 @@ def check_public(mix: dict, restricted: dict[str, dict[str, int]], unflagged: li
     )
 
 
+def check_masks(readers: list[ShardReader]) -> bool:
+    """Whether the input shards have loss masks: all of them or none, else a ConfigError naming one of each."""
+    masked = [reader.prefix for reader in readers if reader.has_masks]
+    plain = [reader.prefix for reader in readers if not reader.has_masks]
+    if masked and plain:
+        raise ConfigError(
+            f"mix inputs: {len(masked)} shards have loss masks (SFT, e.g. {masked[0]}) and {len(plain)} have none "
+            f"(e.g. {plain[0]}); mix SFT shards only with SFT shards"
+        )
+    return bool(masked)
+
+
 def check_feasible(inputs: list[str], mix: dict) -> MixPlan:
     """The mix plan over the tokenized folders `inputs`, from per-source totals only (no ids loaded);
-    raises InfeasibleMix before anything is written."""
+    raises InfeasibleMix (or ConfigError for inputs with and without loss masks) before anything is written."""
+    check_masks([ShardReader(prefix) for folder in inputs for prefix in list_shards(folder)])
     return plan_totals(source_totals(inputs), mix)
 
 
@@ -90,6 +106,7 @@ class TokenMixer(PipelineStep):
         if rank != 0:
             return
         readers, stocks, unflagged = load_stocks(self.inputs)
+        masks = check_masks(readers)
         plan = plan_for(stocks, self.mix)
         groups, chosen = [], []
         for group, target in self._groups(plan, stocks):
@@ -117,7 +134,7 @@ class TokenMixer(PipelineStep):
         for split, mask, label in ((SPLITS[0], ~valid, "__mix_order__"), (SPLITS[1], valid, "__valid_order__")):
             where = np.flatnonzero(mask)
             where = where[source_rng(self.seed, label).permutation(len(where))]
-            shards += self._write(split, groups, group_of[where], index_of[where], readers)
+            shards += self._write(split, groups, group_of[where], index_of[where], readers, masks)
         selection = write_selection(out, groups, group_of, index_of, valid)
         report = build_report(self.mix, self.seed, plan, stocks, groups, group_of, index_of, valid, restricted)
         report |= {"unflagged_sources": sorted(unflagged), "selection": selection}
@@ -130,9 +147,10 @@ class TokenMixer(PipelineStep):
         return [(stocks[name], target) for name, target in plan.source_targets.items()]
 
     def _write(
-        self, split: str, groups: list[SourceStock], group_of: np.ndarray, index_of: np.ndarray, readers
+        self, split: str, groups: list[SourceStock], group_of: np.ndarray, index_of: np.ndarray, readers, masks: bool
     ) -> list[dict]:
-        """Write the picks, in order, into `<split>_NNNNN` shards of at most `shard_tokens` tokens each."""
+        """Write the picks, in order, into `<split>_NNNNN` shards of at most `shard_tokens` tokens each (with
+        their loss masks when `masks`)."""
         out, limit = Path(self.output_folder), int(self.mix.get("shard_tokens", 1 << 30))
         shards: list[dict] = []
         writer: ShardWriter | None = None
@@ -150,10 +168,11 @@ class TokenMixer(PipelineStep):
                     if writer is None or (writer_tokens and writer_tokens + len(tokens) > limit):
                         if writer is not None:
                             shards.append(writer.close() | {"split": split})
-                        writer = ShardWriter(str(out / f"{split}_{len(shards):05d}"), self.vocab_size)
+                        writer = ShardWriter(str(out / f"{split}_{len(shards):05d}"), self.vocab_size, masks=masks)
                         writer_tokens = 0
                     source = stock.members[stock.member[j]]
-                    writer.add(tokens, doc_id, source, stock.category, bool(stock.restricted[j]))
+                    mask = readers[reader_index].mask(doc_index) if masks else None
+                    writer.add(tokens, doc_id, source, stock.category, bool(stock.restricted[j]), mask=mask)
                     writer_tokens += len(tokens)
                     self.stat_update("tokens", value=len(tokens))
             if writer is not None:
@@ -165,4 +184,4 @@ class TokenMixer(PipelineStep):
         return shards
 
 
-__all__ = ["REPORT", "RestrictedInPublicMix", "TokenMixer", "check_public", "restricted_counts"]
+__all__ = ["REPORT", "RestrictedInPublicMix", "TokenMixer", "check_masks", "check_public", "restricted_counts"]

@@ -141,6 +141,8 @@ class ManifestWriter(PipelineStep):
                 previous = summary["out"]
             else:
                 summary = {"name": name, "output": str(path)}
+                if (path / "excluded").is_dir():  # SFT tokenizing: examples left out, by source and reason
+                    summary["removed"] = read_exclusions(path / "excluded")
                 report = path / "mix_report.json"
                 if report.exists():
                     mix = json.loads(report.read_text())

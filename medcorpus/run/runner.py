@@ -13,7 +13,16 @@ from medcorpus.run.executors import check_executor, run_stages
 from medcorpus.run.inputs_record import prepare_inputs
 from medcorpus.run.manifest import ManifestWriter
 from medcorpus.run.plan import check_categories
-from medcorpus.run.stages import Stage, curation_params, curation_stage, mix_stage, source_stage, tokenize_stage
+from medcorpus.run.stages import (
+    Stage,
+    chat_encoder,
+    curation_params,
+    curation_stage,
+    mix_stage,
+    sft_tokenize_stage,
+    source_stage,
+    tokenize_stage,
+)
 from medcorpus.sources import reader_class
 
 
@@ -44,6 +53,8 @@ def plan_run(config: RunConfig) -> list[Stage]:
     root = Path(config.output)
     tasks = config.tasks or config.workers
     counting = config.tokenizer if config.count_stage_tokens else None
+    if counting is not None and config.sft is not None:  # SFT: the chat template decides BOS/EOS, count text alone
+        counting = counting.model_copy(update={"add_bos": False, "add_eos": False, "eod_id": None, "eod_token": None})
     stages: list[Stage] = []
 
     def folder(name: str) -> str:
@@ -57,8 +68,16 @@ def plan_run(config: RunConfig) -> list[Stage]:
         params = curation_params(config.curation, step)
         if params is not None:
             stages.append(curation_stage(step, params, [stages[-1].output], context(step), config.seed))
-    tokenizer = config.tokenizer.load()
-    stages.append(tokenize_stage([stages[-1].output], context("tokenize"), config.tokenizer))
+    if config.sft is None:
+        tokenizer = config.tokenizer.load()
+        identity = tokenizer.identity()
+        stages.append(tokenize_stage([stages[-1].output], context("tokenize"), config.tokenizer))
+    else:
+        encoder = chat_encoder(config.tokenizer, config.sft)
+        tokenizer = encoder.tokenizer
+        identity = tokenizer.identity() | {"chat": encoder.identity()}
+        tokenizing = context("tokenize")
+        stages.append(sft_tokenize_stage([stages[-1].output], tokenizing, config.tokenizer, config.sft, encoder))
     stages.append(
         mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed, tokenizer.vocab_size)
     )
@@ -70,9 +89,9 @@ def plan_run(config: RunConfig) -> list[Stage]:
 
         inputs.append(str(MODEL_FILE))  # the classifier's identity: its path and sha256
     inputs.append(tokenizer.path)
-    stages.append(
-        manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, tokenizer.identity(), started)
-    )
+    if config.sft is not None:
+        inputs += encoder.files  # the tokenizer_config.json whose chat_template the `tokenizer` template renders
+    stages.append(manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, identity, started))
     return stages
 
 
@@ -86,6 +105,8 @@ def run(
     """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
     check_executor(executor)
     check_categories(config)  # the part of `medcorpus plan` that is certain, before anything runs
+    if config.sft is not None:
+        chat_encoder(config.tokenizer, config.sft)  # a template the tokenizer cannot serve fails before any folder
     if workers is not None:
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)

@@ -17,7 +17,7 @@ from medcorpus.curation.decontam.decontaminator import Decontaminator
 from medcorpus.curation.dedup.exact import exact_dedup_steps
 from medcorpus.curation.language.filter import LanguageFilter
 from medcorpus.curation.quality.filter import QualityFilter
-from medcorpus.run.config import CurationConfig, SourceConfig, TokenizerConfig
+from medcorpus.run.config import ConfigError, CurationConfig, SftConfig, SourceConfig, TokenizerConfig
 from medcorpus.run.context import StageContext
 from medcorpus.sources import reader_class
 from medcorpus.sources.mimic.split import MimicPartReader, MimicSplitter, csv_inputs
@@ -166,6 +166,38 @@ def tokenize_stage(inputs: list[str], ctx: StageContext, tokenizer: TokenizerCon
     steps: list[PipelineStep] = [ctx.reader(folder) for folder in inputs]
     layout = {"eod_id": tokenizer.eod_id, "eod_token": tokenizer.eod_token}
     steps.append(ShardTokenizer(ctx.out, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos, **layout))
+    return Stage("tokenize", ctx.out, [(steps, ctx.tasks)], kind="shards")
+
+
+def chat_encoder(tokenizer: TokenizerConfig, sft: SftConfig):
+    """The `ChatEncoder` of an SFT run: the tokenizer without a BOS/EOS policy (the chat template decides);
+    ConfigError when the tokenizer and template cannot work together."""
+    from medcorpus.tokenize import ChatEncoder, load_tokenizer
+
+    for key in ("eod_id", "eod_token"):
+        if getattr(tokenizer, key) is not None:
+            raise ConfigError(f"tokenizer.{key}: not used with sft (the chat template decides the end markers)")
+    try:
+        loaded = load_tokenizer(tokenizer.name, add_bos=False, add_eos=False)
+    except ValueError as error:
+        raise ConfigError(f"tokenizer.name: {error}") from None
+    try:
+        return ChatEncoder(loaded, sft.template, sft.loss, sft.system)
+    except ValueError as error:  # markers the tokenizer lacks, no usable chat_template, a bad system prompt
+        raise ConfigError(f"sft: {error}") from None
+
+
+def sft_tokenize_stage(
+    inputs: list[str], ctx: StageContext, tokenizer: TokenizerConfig, sft: SftConfig, encoder=None
+) -> Stage:
+    """Instruction examples into Megatron shards with loss masks (chat template and loss policy from `sft`, or
+    the `chat_encoder` already built from them); what cannot be encoded goes to `excluded/` with its reason."""
+    from medcorpus.tokenize.sft_step import SftShardTokenizer
+
+    steps: list[PipelineStep] = [ctx.reader(folder) for folder in inputs]
+    encoder = encoder or chat_encoder(tokenizer, sft)
+    excluded = ctx.excluded()
+    steps.append(SftShardTokenizer(ctx.out, max_tokens=sft.max_tokens, exclusion_writer=excluded, encoder=encoder))
     return Stage("tokenize", ctx.out, [(steps, ctx.tasks)], kind="shards")
 
 

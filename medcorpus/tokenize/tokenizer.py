@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from collections.abc import Sequence
+
+import numpy as np
 
 from medcorpus.io.hashing import sha256_file
 
@@ -193,13 +196,84 @@ class Tokenizer:
         encodings = model.encode_batch_fast(texts, add_special_tokens=False)
         return [self._prefix + encoding.ids + self._suffix for encoding in encodings]
 
-    def decode(self, ids) -> str:
-        """Text of a sequence of ids (special tokens dropped)."""
+    def decode(self, ids, skip_special: bool = True) -> str:
+        """Text of a sequence of ids; special tokens dropped, or written out with `skip_special=False`
+        (SentencePiece: the runs between them decoded one by one, the inverse of `encode_spans`)."""
         ids = [int(token) for token in ids]
         model = self._load()
-        if self.kind == "sentencepiece":
+        if self.kind != "sentencepiece":
+            return model.decode(ids, skip_special_tokens=skip_special)
+        if skip_special:
             return model.decode(ids)
-        return model.decode(ids, skip_special_tokens=True)
+        parts, run = [], []
+        for token in ids:
+            if model.is_control(token):
+                parts += [model.decode(run), model.id_to_piece(token)]
+                run = []
+            else:
+                run.append(token)
+        return "".join(parts) + model.decode(run)
+
+    def special_id(self, token: str) -> int | None:
+        """The id of `token` when it is one token of this tokenizer wherever it appears (a Hugging Face added
+        token, which encoding splits out of any text, or a SentencePiece piece of its own), else None."""
+        model = self._load()
+        if self.kind == "sentencepiece":
+            found = model.piece_to_id(token)
+            return int(found) if model.id_to_piece(found) == token and not model.is_unknown(found) else None
+        added = {added.content: token_id for token_id, added in model.get_added_tokens_decoder().items()}
+        return added.get(token)
+
+    def special_tokens(self) -> list[str]:
+        """The spellings that stand for a special token in text: Hugging Face special added tokens,
+        SentencePiece control symbols (`<s>`, `</s>`)."""
+        model = self._load()
+        if self.kind == "sentencepiece":
+            return [model.id_to_piece(i) for i in range(self.vocab_size) if model.is_control(i)]
+        return sorted(token.content for token in model.get_added_tokens_decoder().values() if token.special)
+
+    def encode_spans(self, text: str, markers=()) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids of `text`, special markers included, each with the [start, end) characters it covers.
+
+        Hugging Face: the backend's own encoding without added BOS/EOS (it reads every added token as its id,
+        as transformers' `apply_chat_template` tokenizes). SentencePiece, which reads no special token in text:
+        each of `markers` (spellings `special_id` knows) becomes its id and the text between markers is encoded
+        piece by piece, as Meta's Llama reference code and transformers' (legacy) Llama tokenizer do.
+        """
+        model = self._load()
+        if self.kind != "sentencepiece":
+            encoding = model.encode(text, add_special_tokens=False)
+            return list(encoding.ids), [tuple(span) for span in encoding.offsets]
+        ids: list[int] = []
+        spans: list[tuple[int, int]] = []
+        start = 0
+        pattern = "|".join(re.escape(marker) for marker in sorted(markers, key=len, reverse=True))
+        for found in re.finditer(pattern, text) if pattern else ():
+            self._encode_piece(text, start, found.start(), ids, spans)
+            ids.append(self.special_id(found.group()))
+            spans.append(found.span())
+            start = found.end()
+        self._encode_piece(text, start, len(text), ids, spans)
+        return ids, spans
+
+    def _encode_piece(self, text: str, start: int, end: int, ids: list, spans: list) -> None:
+        """SentencePiece ids of text[start:end], with character spans (SentencePiece reports bytes)."""
+        if start == end:
+            return
+        piece = text[start:end]
+        tokens = [
+            (token.id, token.begin, token.end) for token in self._load().encode(piece, return_type="proto").pieces
+        ]
+        ids.extend(token_id for token_id, _, _ in tokens)
+        if piece.isascii():  # one byte per character
+            spans.extend((start + begin, start + stop) for _, begin, stop in tokens)
+            return
+        widths = np.fromiter((len(char.encode("utf-8")) for char in piece), dtype=np.int64, count=len(piece))
+        char_starts = np.concatenate([[0], np.cumsum(widths)])  # byte offset of each character, and the end
+        bounds = np.array([(begin, stop) for _, begin, stop in tokens], dtype=np.int64).reshape(-1, 2)
+        first = np.searchsorted(char_starts, bounds[:, 0], side="right") - 1 + start
+        last = np.searchsorted(char_starts, bounds[:, 1], side="left") + start
+        spans.extend(zip(first.tolist(), last.tolist()))
 
     def identity(self) -> dict:
         """What the corpus manifest records to say exactly which tokenizer and policy made the shards.
