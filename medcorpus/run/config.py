@@ -63,7 +63,17 @@ class QualityConfig(Strict):
 
 
 class DedupConfig(Strict):
+    """Exact copies of each field (`text`: the whole text; `prompt`: an instruction example's user turns)."""
+
     priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
+    fields: list[Literal["text", "prompt"]] = ["text"]
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, fields: list[str]) -> list[str]:
+        if not fields or len(set(fields)) != len(fields):
+            raise ValueError("fields lists text, prompt or both, each once")
+        return fields
 
 
 class NearDedupConfig(Strict):
