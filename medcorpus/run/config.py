@@ -77,7 +77,9 @@ class DedupConfig(Strict):
 
 
 class NearDedupConfig(Strict):
-    """MinHash + LSH near-duplicate removal; `threshold` confirms candidates (null: any bucket collision)."""
+    """MinHash + LSH near-duplicate removal; `threshold` confirms candidates (null: any bucket collision).
+
+    `field: prompt` compares instruction examples by their prompts (`prompt_of`) instead of their texts."""
 
     ngram: int = Field(3, ge=1, le=50)  # defaults tuned by benchmarks/bench_near_dedup.py
     bands: int = Field(20, ge=1, le=256)
@@ -85,6 +87,7 @@ class NearDedupConfig(Strict):
     threshold: float | None = Field(0.5, ge=0, le=1)
     priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
     keep: list[Literal["priority", "longest", "shortest", "id"]] = ["priority", "longest", "id"]
+    field: Literal["text", "prompt"] = "text"
 
     @field_validator("keep")
     @classmethod
