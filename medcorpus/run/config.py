@@ -123,6 +123,8 @@ class DecontamConfig(Strict):
     min_words_left: int = Field(50, ge=0)
     match_pmids: bool = True
     pmid_sources: list[str] = ["pubmed", "pmc"]
+    questions: bool = True  # instruction examples that ask a benchmark question are dropped
+    min_question_words: int = Field(6, ge=1)  # shorter questions count only as a whole user turn
 
     def files(self) -> list[str]:
         """Every benchmark file named (for the manifest's inputs)."""
