@@ -63,11 +63,23 @@ class QualityConfig(Strict):
 
 
 class DedupConfig(Strict):
+    """Exact copies of each field (`text`: the whole text; `prompt`: an instruction example's user turns)."""
+
     priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
+    fields: list[Literal["text", "prompt"]] = ["text"]
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, fields: list[str]) -> list[str]:
+        if not fields or len(set(fields)) != len(fields):
+            raise ValueError("fields lists text, prompt or both, each once")
+        return fields
 
 
 class NearDedupConfig(Strict):
-    """MinHash + LSH near-duplicate removal; `threshold` confirms candidates (null: any bucket collision)."""
+    """MinHash + LSH near-duplicate removal; `threshold` confirms candidates (null: any bucket collision).
+
+    `field: prompt` compares instruction examples by their prompts (`prompt_of`) instead of their texts."""
 
     ngram: int = Field(3, ge=1, le=50)  # defaults tuned by benchmarks/bench_near_dedup.py
     bands: int = Field(20, ge=1, le=256)
@@ -75,6 +87,7 @@ class NearDedupConfig(Strict):
     threshold: float | None = Field(0.5, ge=0, le=1)
     priority: list[str] = ["guidelines", "pmc", "pubmed", "mimic3", "mimic4", "mimiccxr", "general"]
     keep: list[Literal["priority", "longest", "shortest", "id"]] = ["priority", "longest", "id"]
+    field: Literal["text", "prompt"] = "text"
 
     @field_validator("keep")
     @classmethod
@@ -110,6 +123,8 @@ class DecontamConfig(Strict):
     min_words_left: int = Field(50, ge=0)
     match_pmids: bool = True
     pmid_sources: list[str] = ["pubmed", "pmc"]
+    questions: bool = True  # instruction examples that ask a benchmark question are dropped
+    min_question_words: int = Field(6, ge=1)  # shorter questions count only as a whole user turn
 
     def files(self) -> list[str]:
         """Every benchmark file named (for the manifest's inputs)."""

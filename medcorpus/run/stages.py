@@ -137,7 +137,7 @@ def curation_stage(step: str, params: dict, inputs: list[str], ctx: StageContext
         signature, find, drop = exact_dedup_steps(
             ctx.path("work", "signatures"), ctx.path("work", "duplicates"), **params, exclusion_writer=excluded
         )
-        return Stage(step, ctx.out, [(readers() + [signature], tasks), ([find], 1), (readers() + [drop] + tail, tasks)])
+        return Stage(step, ctx.out, [(readers() + [signature], tasks), (find, 1), (readers() + [drop] + tail, tasks)])
     if step == "near_dedup":
         from medcorpus.curation.dedup.near.pipeline import near_dedup_pipelines
 

@@ -1,1 +1,2 @@
-"""Benchmark decontamination: benchmark loading (benchmarks.py) and n-gram / id matching (decontaminator.py)."""
+"""Benchmark decontamination: benchmark loading (benchmarks.py), words (words.py), n-gram / id matching
+(decontaminator.py) and exact question matching for instruction examples (questions.py)."""

@@ -1,7 +1,8 @@
-"""Benchmark decontamination: drop (or cut) documents that share long word n-grams with evaluation sets.
+"""Benchmark decontamination: drop (or cut) documents that share long word n-grams with evaluation sets,
+instruction examples that ask a benchmark question (questions.py), and PubMed/PMC papers by PMID.
 
 Texts are split into words (runs of letters and digits, lower-cased); each word gets a 64-bit
-xxhash and each run of `n` words a polynomial hash of its word hashes. The index holds the
+xxhash and each run of `n` words a polynomial hash of its word hashes (words.py). The index holds the
 (n-gram hash, item) pairs of every benchmark item as two sorted numpy arrays (12 bytes a pair).
 """
 
@@ -13,54 +14,31 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import xxhash
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.decontam.benchmarks import BenchmarkItem, load_items, resolve_benchmarks
+from medcorpus.curation.decontam.questions import QuestionIndex
+from medcorpus.curation.decontam.words import TOKEN as _TOKEN
+from medcorpus.curation.decontam.words import hash_ngrams, ngram_hashes, words_of
+from medcorpus.documents import prompt_of, turns_of
 from medcorpus.io.step_stats import read_step_counts
 
-_TOKEN = re.compile(r"[^\W_]+")
-_PRIME = np.uint64(0x100000001B3)
-_CACHE_LIMIT = 1 << 20
+__all__ = [
+    "Decontaminator",
+    "NgramIndex",
+    "benchmark_report",
+    "cut_passages",
+    "hash_ngrams",
+    "ngram_hashes",
+    "words_of",
+]
+
 _KINDS = ("cut_words", "documents", "tokens", "words")  # longest suffix first
+MATCHES = ("pmid", "question", "ngram")  # tried in this order; a document is counted under the first that hits
+_HIT = "hit/"  # step stats `hit/<match>/<benchmark>/<source>`: documents hit
 _BITS = 24  # the prefilter bitmap has 2**24 bits (2 MiB)
-
-
-class _WordHashes(dict):
-    """word -> 64-bit hash, computed on a miss; words are Zipf-distributed, so most lookups hit."""
-
-    def __missing__(self, word: str) -> int:
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        value = self[word] = xxhash.xxh3_64_intdigest(word.lower().encode())
-        return value
-
-
-_CACHE = _WordHashes()
-
-
-def words_of(text: str) -> list[re.Match]:
-    """The words of a text as regex matches (their offsets locate cut passages)."""
-    return list(_TOKEN.finditer(text))
-
-
-def hash_ngrams(words: list[str], n: int) -> np.ndarray:
-    """uint64 hashes of every run of `n` consecutive (lower-cased) words, in text order."""
-    count = len(words) - n + 1
-    if count <= 0:
-        return np.zeros(0, dtype=np.uint64)
-    hashes = np.fromiter(map(_CACHE.__getitem__, words), np.uint64, len(words))
-    out = np.zeros(count, dtype=np.uint64)
-    for j in range(n):
-        out = out * _PRIME + hashes[j : j + count]  # wraps modulo 2**64
-    return out
-
-
-def ngram_hashes(text: str, n: int) -> set[int]:
-    """The distinct n-gram hashes of a text."""
-    return {int(h) for h in hash_ngrams(_TOKEN.findall(text), n)}
 
 
 class NgramIndex:
@@ -115,7 +93,13 @@ class Decontaminator(BaseFilter):
     last, plus the punctuation attached to it) and keeps the document when `min_words_left` words
     remain. PubMed/PMC documents (`pmid_sources`) whose `pmid` is in a benchmark read with `match_ids`
     (PubMedQA's test split by default) are excluded with reason `benchmark_pmid_<name>`.
+    Instruction examples (documents with `turns`) are also matched by question (`questions`,
+    questions.py): one whose prompt holds an item's question, or a user turn that is one, is excluded
+    with reason `benchmark_question_<name>` (`decontam_matches`: the question's words). Instruction
+    examples are always dropped, never cut: cutting would break their turns.
     Excluded and cut documents carry `decontam_benchmark`, `decontam_item` and `decontam_matches`.
+    Step stats count per benchmark the documents, words (and tokens, cut words) hit, and the documents
+    by match (`pmid`, `question`, `ngram`: the first that hits) and source (`benchmark_report`).
     """
 
     type = "🧪 - DECONTAM"
@@ -130,6 +114,8 @@ class Decontaminator(BaseFilter):
         min_words_left: int = 50,
         match_pmids: bool = True,
         pmid_sources: list[str] | None = None,
+        questions: bool = True,
+        min_question_words: int = 6,
         tokenizer: str | None = None,
         exclusion_writer: DiskWriter | None = None,
     ):
@@ -140,19 +126,24 @@ class Decontaminator(BaseFilter):
         self.n, self.min_matches, self.action, self.min_words_left = n, min_matches, action, min_words_left
         self.match_pmids = match_pmids
         self.pmid_sources = set(pmid_sources if pmid_sources is not None else ["pubmed", "pmc"])
+        if min_question_words < 1:
+            raise ValueError(f"decontam min_question_words must be at least 1, got {min_question_words}")
+        self.questions, self.min_question_words = questions, min_question_words
         self.tokenizer = tokenizer
+        self._items: list[BenchmarkItem] = []
         self._index: NgramIndex | None = None
+        self._questions: QuestionIndex | None = None
         self._pmids: dict[str, str] | None = None
         self._encoder = None
 
     def _build(self) -> None:
-        items, self._pmids = [], {}
+        self._items, self._pmids = [], {}
         for bench in self.files:
             for item in load_items(bench):
-                items.append(item)
+                self._items.append(item)
                 if bench.match_ids and item.pmid:
                     self._pmids.setdefault(item.pmid, bench.name)
-        self._index = NgramIndex(items, self.n)
+        self._index = NgramIndex(self._items, self.n)
 
     @property
     def index(self) -> NgramIndex:
@@ -162,13 +153,23 @@ class Decontaminator(BaseFilter):
         return self._index
 
     @property
+    def question_index(self) -> QuestionIndex:
+        """The question index, built on the first instruction example (item numbers are the n-gram index's)."""
+        if self._questions is None:
+            if self._index is None:
+                self._build()
+            self._questions = QuestionIndex(self._items, self.min_question_words)
+        return self._questions
+
+    @property
     def pmids(self) -> dict[str, str]:
         """PMID -> benchmark name of the PMIDs removed by id."""
         if self._pmids is None:
             self._build()
         return self._pmids
 
-    def _count_hit(self, benchmark: str, doc: Document, words: int) -> None:
+    def _count_hit(self, benchmark: str, doc: Document, words: int, match: str) -> None:
+        self.stat_update(f"{_HIT}{match}/{benchmark}/{doc.metadata.get('source', 'unknown')}")
         self.stat_update(f"benchmark_{benchmark}_documents")
         self.stat_update(f"benchmark_{benchmark}_words", value=words)
         if self.tokenizer:
@@ -186,15 +187,33 @@ class Decontaminator(BaseFilter):
             "decontam_matches": matches,
         }
 
+    def _question_hit(self, doc: Document, turns: list[dict], words: int) -> str | None:
+        """The benchmark of the longest question the example asks (counted and marked), or None."""
+        questions = self.question_index
+        found = questions.find(prompt_of(doc), [turn["content"] for turn in turns if turn["role"] == "user"])
+        if not found:
+            return None
+        best = min(found, key=lambda question: (-questions.words(question), question))
+        benchmark, item = self.index.items[questions.item(best)]
+        for name in sorted({self.index.items[questions.item(question)][0] for question in found}):
+            self._count_hit(name, doc, words, "question")
+        self._mark(doc, benchmark, item, questions.words(best))
+        return benchmark
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         pmid = doc.metadata.get("pmid")
         if self.match_pmids and pmid is not None and doc.metadata.get("source") in self.pmid_sources:
             benchmark = self.pmids.get(str(pmid))
             if benchmark is not None:
-                self._count_hit(f"pmid_{benchmark}", doc, len(_TOKEN.findall(doc.text)))
+                self._count_hit(benchmark, doc, len(_TOKEN.findall(doc.text)), "pmid")
                 self._mark(doc, benchmark, str(pmid), 0)
                 return False, f"benchmark_pmid_{benchmark}"
         words = _TOKEN.findall(doc.text)
+        turns = turns_of(doc)
+        if turns is not None and self.questions:
+            benchmark = self._question_hit(doc, turns, len(words))
+            if benchmark is not None:
+                return False, f"benchmark_question_{benchmark}"
         positions, per_item = self.index.lookup(hash_ngrams(words, self.n))
         hits = {number: count for number, count in per_item.items() if count >= self.min_matches}
         if not hits:
@@ -202,9 +221,9 @@ class Decontaminator(BaseFilter):
         best = min(hits, key=lambda number: (-hits[number], number))
         benchmark, item = self.index.items[best]
         for name in sorted({self.index.items[number][0] for number in hits}):
-            self._count_hit(name, doc, len(words))
+            self._count_hit(name, doc, len(words), "ngram")
         self._mark(doc, benchmark, item, hits[best])
-        if self.action == "cut":
+        if self.action == "cut" and turns is None:
             text, removed = cut_passages(doc.text, words_of(doc.text), positions, self.n)
             if len(words) - removed >= self.min_words_left:
                 doc.text = text
@@ -247,15 +266,28 @@ def cut_passages(text: str, words: list[re.Match], positions: np.ndarray, n: int
     return joined.strip(), removed
 
 
-def benchmark_report(stage_folder: str | Path) -> dict[str, dict[str, int]]:
-    """Per benchmark, the documents, words (and tokens, cut words) a decontamination stage hit.
+def benchmark_report(stage_folder: str | Path) -> dict[str, dict]:
+    """Per benchmark, what a decontamination stage hit: documents, words (and tokens, cut words), the
+    documents by match (`matches`: pmid, question, ngram) and by source and match (`sources`).
 
-    Read from the stage's step stats (`read_step_counts`); PMID removals appear as `pmid_<name>`.
+    Read from the stage's step stats (`read_step_counts`). (Stages run before matches were counted
+    have PMID removals under `pmid_<name>` and no `matches` or `sources`.)
     """
-    report: dict[str, Counter] = {}
+    report: dict[str, dict] = {}
     for stats in read_step_counts(stage_folder).values():
         for key, value in stats.items():
+            if key.startswith(_HIT):
+                match, name, source = key[len(_HIT) :].split("/", 2)
+                entry = report.setdefault(name, {})
+                entry.setdefault("matches", Counter())[match] += int(value)
+                entry.setdefault("sources", {}).setdefault(source, Counter())[match] += int(value)
+                continue
             kind = next((k for k in _KINDS if key.startswith("benchmark_") and key.endswith("_" + k)), None)
             if kind is not None:
-                report.setdefault(key[len("benchmark_") : -len(kind) - 1], Counter())[kind] += int(value)
-    return {name: dict(sorted(counts.items())) for name, counts in sorted(report.items())}
+                entry = report.setdefault(key[len("benchmark_") : -len(kind) - 1], {})
+                entry[kind] = entry.get(kind, 0) + int(value)
+    for entry in report.values():
+        if "matches" in entry:
+            entry["matches"] = dict(sorted(entry["matches"].items()))
+            entry["sources"] = {source: dict(sorted(c.items())) for source, c in sorted(entry["sources"].items())}
+    return {name: dict(sorted(entry.items())) for name, entry in sorted(report.items())}

@@ -203,7 +203,13 @@ def test_why_is_this_paper_missing_is_one_query(shared_data, tmp_path):
     assert removed == {"benchmark_ori_pqal": 1, "benchmark_pmid_test_ground_truth": 1}
     report = benchmark_report(tmp_path / "out")
     assert report["ori_pqal"]["documents"] == 1 and report["ori_pqal"]["words"] == len(words_of(docs[0].text))
-    assert report["pmid_test_ground_truth"]["documents"] == 1
+    assert report["ori_pqal"]["matches"] == {"ngram": 1} and report["ori_pqal"]["sources"] == {"pubmed": {"ngram": 1}}
+    assert report["test_ground_truth"] == {
+        "documents": 1,
+        "matches": {"pmid": 1},
+        "sources": {"pubmed": {"pmid": 1}},
+        "words": len(words_of(FILLER)),
+    }
 
 
 @pytest.mark.slow

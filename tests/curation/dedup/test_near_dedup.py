@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from medcorpus.cli.main import main
-from medcorpus.documents import make_document
+from medcorpus.documents import join_turns, make_document
 from medcorpus.io.formats import make_reader, make_writer
 from medcorpus.run.config import STEP_ORDER, ConfigError, NearDedupConfig, validate
 from medcorpus.run.context import StageContext
@@ -24,6 +24,7 @@ WORDS = (
     "reduced improved stable severe mild moderate acute chronic primary secondary early late high low"
 ).split()
 CATEGORY = {"pubmed": "biomedical", "pmc": "biomedical", "guidelines": "biomedical", "general": "general"}
+CATEGORY |= {"meadow": "biomedical", "wikidoc": "biomedical"}
 
 
 def prose(seed: int, sentences: int = 30) -> str:
@@ -40,13 +41,17 @@ def edit(text: str, rate: float, seed: int) -> str:
     return " ".join(rng.choice(WORDS) if rng.random() < rate else word for word in text.split(" "))
 
 
-def write_docs(folder, docs: list[tuple[str, str, str]]) -> None:
-    """Write (id, source, text) as an intermediate folder, one file per source."""
+def write_docs(folder, docs: list[tuple[str, str, str | list[dict]]]) -> None:
+    """Write (id, source, text or instruction turns) as an intermediate folder, one file per source."""
     writers = {}
     for doc_id, source, text in docs:
         if source not in writers:
             writers[source] = make_writer(str(folder)).__enter__()
-        writers[source].write(make_document(text, doc_id, source, CATEGORY[source], "CC-BY-4.0"), 0)
+        turns = text if isinstance(text, list) else None
+        doc = make_document(join_turns(turns) if turns else text, doc_id, source, CATEGORY[source], "CC-BY-4.0")
+        if turns:
+            doc.metadata |= {"turns": turns, "kind": "instruction"}
+        writers[source].write(doc, 0)
     for writer in writers.values():
         writer.close()
 
@@ -118,6 +123,31 @@ def test_threshold_confirms_candidates(tmp_path):
     _, loose = run_near_dedup(tmp_path / "l", docs, bands=20, rows=2, threshold=0.3)
     _, collision = run_near_dedup(tmp_path / "c", docs, bands=20, rows=2, threshold=None)
     assert strict == [] and [doc.id for doc in loose] == ["pubmed:2"] and [doc.id for doc in collision] == ["pubmed:2"]
+
+
+def test_prompt_field_clusters_examples_whose_prompts_are_near_copies(tmp_path):
+    """Near-identical prompts with different answers cluster by prompt, not by text; shared answers the other way."""
+    prompt = prose(41, 12)
+
+    def turns(question: str, answer: str) -> list[dict]:
+        return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+    docs = [
+        ("meadow:1", "meadow", turns(prompt, prose(42, 30))),
+        ("wikidoc:1", "wikidoc", turns(edit(prompt, 0.05, 7), prose(43, 30))),
+        ("meadow:2", "meadow", turns(prose(44, 2), prose(42, 30))),  # another (shorter) prompt, meadow:1's answer
+        ("pubmed:1", "pubmed", prose(45)),
+    ]
+    kept_text, excluded_text = run_near_dedup(tmp_path / "text", docs)
+    assert [(doc.id, doc.metadata["duplicate_of"]) for doc in excluded_text] == [("meadow:2", "meadow:1")]
+    assert excluded_text[0].metadata["filter_reason"] == "near_duplicate"
+    kept, excluded = run_near_dedup(tmp_path / "prompt", docs, field="prompt", priority=["wikidoc", "meadow"])
+    assert [(doc.id, doc.metadata["duplicate_of"]) for doc in excluded] == [("meadow:1", "wikidoc:1")]
+    assert excluded[0].metadata["filter_reason"] == "near_duplicate_prompt"
+    assert 0.5 < excluded[0].metadata["near_dup_similarity"] < 1.0
+    assert [doc.id for doc in kept] == ["meadow:2", "pubmed:1", "wikidoc:1"]
+    with pytest.raises(ValueError):
+        NearDedupConfig(field="answer")
 
 
 def test_unrelated_and_empty_documents_are_kept(tmp_path):

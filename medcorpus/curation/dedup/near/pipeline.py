@@ -8,6 +8,9 @@ Four passes (see README, "Near-duplicate removal"):
    Jaccard similarity of their full signatures, joins them (union-find) and picks the copy to keep.
 4. `NearDedupFilter` (one task per input shard, same readers as pass 1): drops the other copies into
    `excluded/` with `filter_reason: near_duplicate`, `duplicate_of` and `near_dup_similarity`.
+
+With `field: prompt` the signatures are those of `prompt_of(doc)` (instruction examples whose prompts are
+near-copies, whatever their answers) and the reason is `near_duplicate_prompt`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from datatrove.utils.hashing import HashConfig
 from medcorpus.curation.dedup.near.clusters import NearDedupCluster
 from medcorpus.curation.dedup.near.signature import NearDedupSignature
 
-REASON = "near_duplicate"
+REASONS = {"text": "near_duplicate", "prompt": "near_duplicate_prompt"}
 
 
 def minhash_config(ngram: int, bands: int, rows: int) -> MinhashConfig:
@@ -40,10 +43,11 @@ class NearDedupFilter(PipelineStep):
     type = "🫂 - DEDUP"
     name = "near-dup filter"
 
-    def __init__(self, remove_dir: str, exclusion_writer: DiskWriter | None = None):
+    def __init__(self, remove_dir: str, exclusion_writer: DiskWriter | None = None, reason: str = REASONS["text"]):
         super().__init__()
         self.remove_dir = remove_dir
         self.exclusion_writer = exclusion_writer
+        self.reason = reason
 
     def _removals(self, rank: int) -> Iterator[tuple[int, str, float]]:
         path = Path(self.remove_dir) / f"{rank:05d}.remove"
@@ -62,10 +66,10 @@ class NearDedupFilter(PipelineStep):
             for index, doc in enumerate(data):
                 self.stat_update("total")
                 if upcoming is not None and upcoming[0] == index:
-                    doc.metadata["filter_reason"] = REASON
+                    doc.metadata["filter_reason"] = self.reason
                     doc.metadata["duplicate_of"] = upcoming[1]
                     doc.metadata["near_dup_similarity"] = upcoming[2]
-                    self.stat_update("dropped", REASON)
+                    self.stat_update("dropped", self.reason)
                     if self.exclusion_writer:
                         excluded.write(doc, rank)
                     upcoming = next(removals, None)
@@ -87,9 +91,10 @@ def near_dedup_pipelines(
     root = Path(work)
     signatures, docs, buckets, remove = (str(root / name) for name in ("signatures", "docs", "buckets", "remove"))
     cluster = NearDedupCluster(buckets, docs, remove, config, params["threshold"], params["keep"])
+    field = params.get("field", "text")
     return [
-        ([*readers(), NearDedupSignature(signatures, docs, config, params["priority"])], tasks),
+        ([*readers(), NearDedupSignature(signatures, docs, config, params["priority"], field)], tasks),
         ([MinhashDedupBuckets(signatures, buckets, config=config)], config.num_buckets),
         ([cluster], 1),
-        ([*readers(), NearDedupFilter(remove, exclusion_writer), *tail], tasks),
+        ([*readers(), NearDedupFilter(remove, exclusion_writer, REASONS[field]), *tail], tasks),
     ]

@@ -18,6 +18,7 @@ from datatrove.utils.typeshelper import StatHints
 from medcorpus.curation.dedup.exact import SourcePriority
 from medcorpus.curation.dedup.near.records import INFO, docs_paths
 from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes, simple_words, word_shingles
+from medcorpus.documents import prompt_of
 from medcorpus.io.atomic import atomic_open
 
 _BATCH_DOCS = 2048
@@ -99,15 +100,22 @@ class BandFiles:
 class NearDedupSignature(MinhashDedupSignature):
     """datatrove's MinHash signature step that also records what the keep rule and verification need.
 
+    `field` "prompt" signs `prompt_of(doc)` (an instruction example's user turns; the text of any other
+    document) instead of the text; the recorded length (for the keep rule) is always the text's.
     (datatrove's `skip_existing_sigs` is not supported: every run writes its files anew.)
     """
 
     name = "near-dup signatures"
 
-    def __init__(self, signatures_dir: str, docs_dir: str, config: MinhashConfig, priority: list[str]):
+    def __init__(
+        self, signatures_dir: str, docs_dir: str, config: MinhashConfig, priority: list[str], field: str = "text"
+    ):
         super().__init__(signatures_dir, config=config, language=SpaceWords())
+        if field not in ("text", "prompt"):
+            raise ValueError(f"near_dedup field must be 'text' or 'prompt', got {field!r}")
         self.docs_dir = docs_dir
         self.priority = SourcePriority(priority)
+        self.field = field
 
     def get_shingles(self, text: str) -> np.ndarray:
         """datatrove's text simplification, whitespace words, hashed word n-grams (shape (count, 1))."""
@@ -116,7 +124,8 @@ class NearDedupSignature(MinhashDedupSignature):
 
     def signatures(self, docs: list[Document]) -> tuple[np.ndarray, np.ndarray]:
         """Each document's full signature (a row; all ones without shingles) and its number of shingles."""
-        words = [simple_words(doc.text, self.config.norm_config) for doc in docs]
+        texts = [prompt_of(doc) for doc in docs] if self.field == "prompt" else [doc.text for doc in docs]
+        words = [simple_words(text, self.config.norm_config) for text in texts]
         shingles, counts = batch_shingles(words, self.config.n_grams)
         hash_config = self.config.hash_config
         rows = min_hashes(shingles, counts, *self.parameters, hash_config.max).astype(hash_config.np_dtype)
