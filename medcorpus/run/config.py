@@ -299,6 +299,8 @@ def validate(raw: dict, check_inputs: bool = True) -> RunConfig:
         raise ConfigError(f"{_location(first['loc']) or '(top level)'}: {first['msg']}") from None
     for name, source in config.sources.items():
         check_reader_options(name, source)
+        if source.type == "instructions":
+            source.options.setdefault("name", name)  # each set keeps its own name (priority, weights, report)
         if config.sft is not None and source.type != "instructions":
             raise ConfigError(
                 f"sources.{name}.type: a run with an sft section builds instruction-tuning shards and reads "

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from support.paths import EXAMPLES, SAMPLES
 
@@ -101,3 +102,57 @@ def test_me_llama(tmp_path, shared_data):
         )
     assert report["validation_fraction"] == 0.01
     assert report["splits"]["valid"]["documents"] > 0
+
+
+def meadow_mirror(tmp_path: Path, data: Path) -> Path:
+    """The Meadow recipe over our sample sets and the real MedQA test questions (as a Meadow-like set), its
+    benchmarks the real MedQA, PubMedQA and MedMCQA files; sources with no sample here are left out."""
+    (tmp_path / "examples").mkdir()
+    root, samples = tmp_path / "data", SAMPLES / "instructions"
+    sets = {
+        "flashcards": samples / "meadow_flashcards.json",
+        "wikidoc": samples / "meadow_wikidoc.jsonl",
+        "wikidoc_patient": samples / "sharegpt_patient_questions.jsonl",
+        "medqa": data / "benchmarks/medqa_us_4options/phrases_no_exclude_test.jsonl",  # every item a test question
+    }
+    for name, path in sets.items():
+        (root / "meadow" / name).mkdir(parents=True)
+        (root / "meadow" / name / path.name).symlink_to(path)
+    (root / "benchmarks").mkdir()
+    (root / "benchmarks/medqa_usmle_test.jsonl").symlink_to(sets["medqa"])
+    (root / "benchmarks/pubmedqa_test").symlink_to(data / "benchmarks/pubmedqa")
+    (root / "benchmarks/medmcqa_dev.json").symlink_to(
+        data / "benchmarks/medmcqa_readme_example/medmcqa_readme_example.json"
+    )
+    recipe = yaml.safe_load((EXAMPLES / "medalpaca_meadow.yaml").read_text())
+    recipe["sources"] = {name: recipe["sources"][name] for name in sets}
+    config = tmp_path / "examples" / "medalpaca_meadow.yaml"
+    config.write_text(yaml.safe_dump(recipe))
+    return config
+
+
+@pytest.mark.slow
+def test_medalpaca_meadow(tmp_path, shared_data):
+    from medcorpus.tokenize import ShardReader, list_shards, load_tokenizer
+
+    report, manifest = run_recipe(meadow_mirror(tmp_path, shared_data))
+    removed = {stage["name"]: stage.get("removed", {}) for stage in manifest["stages"]}
+    assert removed["sources"] == {"flashcards": {"truncated_answer": 1}}
+    assert removed["dedup"] == {"wikidoc": {"duplicate_prompt": 1, "exact_duplicate": 1}}
+    # all 1,273 test questions go: one as a near duplicate of another test question's prompt, the rest here
+    assert removed["near_dedup"] == {"medqa": {"near_duplicate_prompt": 1}}
+    assert removed["decontam"] == {"medqa": {"benchmark_question_medqa": 1272}}
+    assert set(report["sources"]) == {"flashcards", "wikidoc", "wikidoc_patient"}
+    assert manifest["tokenizer"]["chat"] == {"template": "llama-2", "loss": "answers", "system": None}
+    tokenizer = load_tokenizer("mistral-7b-v0.1")
+    shards = [ShardReader(prefix) for prefix in list_shards(manifest["config"]["output"] + "/shards")]
+    answers = 0
+    for shard in shards:
+        for i in range(len(shard)):
+            tokens, mask = shard.tokens(i), shard.mask(i).astype(bool)
+            assert tokens[0] == tokenizer.bos_id and tokens[-1] == tokenizer.eos_id and mask[-1]
+            trained = tokenizer.decode(tokens[mask].tolist())
+            prompt = tokenizer.decode(tokens[~mask].tolist())
+            assert "[INST]" in prompt and "[INST]" not in trained and trained.strip()
+            answers += 1
+    assert answers == sum(row["selected_documents"] for row in report["sources"].values()) == 12
