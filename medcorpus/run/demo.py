@@ -50,6 +50,41 @@ def demo_config(out: Path, workers: int) -> dict:
     }
 
 
+def sft_demo_config(out: Path, workers: int) -> dict:
+    """The instruction-tuning part of the demo: the sample instruction sets into SFT shards with loss masks."""
+    sets = SAMPLES / "instructions"
+    names = {
+        "flashcards": "meadow_flashcards.json",
+        "wikidoc": "meadow_wikidoc.jsonl",
+        "medqa": "meadow_medqa.jsonl",
+        "patients": "sharegpt_patient_questions.jsonl",
+    }
+    sources = {name: {"type": "instructions", "inputs": [str(sets / file)]} for name, file in names.items()}
+    sources["notes"] = {
+        "type": "instructions",
+        "inputs": [str(sets / "clinical_summaries.jsonl")],
+        "options": {"category": "clinical", "restricted": True},  # built on (invented) clinical notes
+    }
+    priority = ["medqa", "flashcards", "wikidoc", "patients", "notes"]
+    return {
+        "output": str(out / "sft"),
+        "seed": 1234,
+        "workers": workers,
+        "sources": sources,
+        "curation": {
+            "clean": {},
+            "lang": {},
+            "dedup": {"fields": ["text", "prompt"], "priority": priority},
+            "near_dedup": {"field": "prompt", "priority": priority},
+            "deid": {},
+            "decontam": {"benchmarks": [str(SAMPLES / "benchmarks")]},
+        },
+        "mix": {"ratios": {"biomedical": 9, "clinical": 1}},
+        "tokenizer": {"name": "mistral-7b-v0.1"},
+        "sft": {"template": "llama-2", "loss": "answers", "max_tokens": 1024},
+    }
+
+
 def summary_table(manifest: dict) -> str:
     """Documents and tokens per source and category, and target vs achieved shares."""
     mix = manifest["mix"]
@@ -116,5 +151,26 @@ def run_demo(out: Path, workers: int = 1) -> dict:
         click.echo("\none training window (128 tokens + 1), decoded:\n" + "-" * 60)
         click.echo(tokenizer.decode(window.tolist()))
         click.echo("-" * 60)
+    run_sft_demo(out, workers)
     click.echo(f"demo finished in {time.time() - started:.1f}s")
+    return manifest
+
+
+def run_sft_demo(out: Path, workers: int) -> dict:
+    """The instruction-tuning demo into `out/sft`: summary, and one public example with its trained span marked."""
+    from medcorpus.tokenize import ShardReader, list_shards
+    from medcorpus.tokenize.chat import marked_text
+
+    config = validate(sft_demo_config(out, workers))
+    run(config)
+    manifest = json.loads((Path(config.output) / "manifest.json").read_text())
+    click.echo("\ninstruction tuning (SFT shards with loss masks):\n" + summary_table(manifest))
+    shards = Path(config.output) / "shards"
+    click.echo(f"shards:   {shards}  (see them with: medcorpus sft show {shards})")
+    tokenizer = config.tokenizer.load()
+    shard = ShardReader(list_shards(str(shards))[0])
+    public = next(i for i, category in enumerate(shard.categories) if category != "clinical")
+    click.echo("\none example, the trained tokens between [[ and ]]:\n" + "-" * 60)
+    click.echo(marked_text(tokenizer, shard.tokens(public), shard.mask(public)))
+    click.echo("-" * 60)
     return manifest

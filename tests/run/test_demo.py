@@ -93,3 +93,33 @@ def test_rerun_with_other_workers_gives_identical_shards(demo, tmp_path):
     first = {e["path"]: e["sha256"] for e in manifest["outputs"] if e["path"].startswith("shards/")}
     second = {e["path"]: e["sha256"] for e in again["outputs"] if e["path"].startswith("shards/")}
     assert first and first == second
+
+
+def test_sft_demo_curates_and_masks_the_instruction_sets(demo):
+    out, _ = demo
+    manifest = json.loads((out / "sft" / "manifest.json").read_text())
+    removed = {stage["name"]: stage.get("removed") for stage in manifest["stages"] if stage.get("removed")}
+    assert removed == {
+        "sources": {"flashcards": {"truncated_answer": 1}},
+        "dedup": {"wikidoc": {"duplicate_prompt": 1, "exact_duplicate": 1}},
+        "decontam": {"medqa": {"benchmark_question_sample_medqa": 1}},
+    }
+    shards = [ShardReader(p) for p in list_shards(str(out / "sft" / "shards"))]
+    assert shards and all(shard.has_masks for shard in shards)
+    notes = [shard.tokens(i) for shard in shards for i, c in enumerate(shard.categories) if c == "clinical"]
+    from medcorpus.tokenize import load_tokenizer
+
+    text = load_tokenizer("mistral-7b-v0.1").decode(notes[0].tolist())
+    assert "[NAME]" in text and "Quenneville" not in text and "Achterberg" not in text  # de-identified turns
+
+
+@pytest.mark.slow
+def test_sft_demo_shards_train_with_the_loss_mask(demo, tmp_path):
+    from support.train_shards import read_jsonl, train_run
+
+    out, _ = demo
+    args = ["--tiny-llama", "--seq-len", "256", "--micro-batch", "2", "--steps", "2", "--warmup", "1"]
+    train_run(tmp_path / "ckpt", str(out / "sft" / "shards"), *args, "--sft", "pack", "--doc-mask")
+    metrics = read_jsonl(tmp_path / "ckpt" / "metrics.jsonl")
+    assert sorted(metrics) == [(0, 1), (0, 2)]
+    assert all(0 < record["trained_tokens"] < 2 * 256 for record in metrics.values())
