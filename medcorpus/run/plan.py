@@ -2,8 +2,9 @@
 
 For each source a seeded sample of its input files (`sample_files`, whole files) is read with the source's
 own reader and passed through the single-document curation steps (clean, lang, quality); what they keep
-is tokenized with the run's tokenizer. Counts scale by input bytes: a source whose inputs total B bytes,
-of which the sample read b, is estimated at (B / b) times the sample's documents, characters and tokens.
+is tokenized with the run's tokenizer (in an SFT run with its chat template). Counts scale by input bytes:
+a source whose inputs total B bytes, of which the sample read b, is estimated at (B / b) times the
+sample's documents, characters and tokens.
 Not estimated: what cross-document steps remove (exact and near duplicates, repeated boilerplate lines,
 PubMed abstracts whose full text PMC gives), so documents and tokens are upper bounds. The mix is then
 planned on the estimates exactly as the mixer plans it (`plan_for`). CPU seconds per stage come from the
@@ -102,8 +103,7 @@ def _sample(plan: SourcePlan, config: RunConfig, source, files: list[str], token
         if params is not None and documents:
             steps = curation_filter(step, params.model_dump(), config.seed, None)
             documents = timed(step, lambda steps=steps, documents=documents: list(steps.run(iter(documents))))
-    texts = [document.text for document in documents]
-    lengths = [len(ids) for ids in timed("tokenize", lambda: tokenizer.encode_documents(texts))]
+    lengths = timed("tokenize", lambda: token_lengths(tokenizer, documents))
     for document, length in zip(documents, lengths):
         key = str(document.metadata.get("source", plan.name))
         plan.categories[key] = str(document.metadata.get("category", reader_type.category))
@@ -111,6 +111,22 @@ def _sample(plan: SourcePlan, config: RunConfig, source, files: list[str], token
         plan.characters[key] = plan.characters.get(key, 0.0) + len(document.text) * scale
         plan.tokens[key] = plan.tokens.get(key, 0.0) + length * scale
     plan.parquet_bytes += _parquet_size(documents) * scale
+
+
+def token_lengths(tokenizer, documents: list) -> list[int]:
+    """Tokens of each document as the tokenize stage writes it: with the run's tokenizer, or with an SFT run's
+    chat encoder (template included; 0 for an example the template refuses, which the stage excludes)."""
+    from medcorpus.tokenize.chat import ChatEncoder, ChatError
+
+    if not isinstance(tokenizer, ChatEncoder):
+        return [len(ids) for ids in tokenizer.encode_documents([document.text for document in documents])]
+    lengths = []
+    for document in documents:
+        try:
+            lengths.append(len(tokenizer.encode(document.metadata.get("turns") or [])[0]))
+        except ChatError:
+            lengths.append(0)
+    return lengths
 
 
 def _parquet_size(documents: list) -> int:
@@ -157,12 +173,15 @@ def check_categories(config: RunConfig) -> None:
 
 def estimate_run(config: RunConfig, sample_files: int = 2, seed: int | None = None) -> RunPlan:
     """Sample every source, plan the mix on the estimates, and size each stage."""
+    from medcorpus.run.stages import chat_encoder
+
     check_categories(config)
-    tokenizer = config.tokenizer.load()
+    tokenizer = chat_encoder(config.tokenizer, config.sft) if config.sft else config.tokenizer.load()
     seed = config.seed if seed is None else seed
     sources = [sample_source(name, config, tokenizer, sample_files, seed) for name in config.sources]
     mix = _mix(config, sources)
-    token_bytes = 2 if tokenizer.vocab_size < 65500 else 4  # the shards' token dtype
+    vocab_size = tokenizer.tokenizer.vocab_size if config.sft else tokenizer.vocab_size
+    token_bytes = 2 if vocab_size < 65500 else 4  # the shards' token dtype
     return RunPlan(sources, mix, _stages(config, sources, mix, token_bytes))
 
 

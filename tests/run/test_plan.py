@@ -64,3 +64,15 @@ def test_category_check_and_cli(tmp_path):
     assert text.exit_code == 0 and "mix:" in text.output and "CPU hours" in text.output
     bad = CliRunner().invoke(main, ["plan", str(path), "--set", "mix.ratios={clinical: 1}"])
     assert bad.exit_code == 2 and "no source gives" in bad.output
+
+
+def test_sft_run_is_planned_with_its_chat_template(tmp_path):
+    from medcorpus.run.demo import sft_demo_config
+
+    plan = estimate_run(validate(sft_demo_config(tmp_path, 1)), sample_files=10)
+    tokens = {key: value for source in plan.sources for key, value in source.tokens.items()}
+    # whole files sampled: a set no cross-document step touches is estimated exactly (the demo run gives 264
+    # tokens, Llama-2 template included); the others are upper bounds (duplicates, benchmark questions)
+    assert tokens["patients"] == pytest.approx(264)
+    assert tokens["flashcards"] == pytest.approx(362) and tokens["wikidoc"] > 236 and tokens["medqa"] > 275
+    assert plan.mix["feasible"]
