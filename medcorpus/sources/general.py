@@ -64,6 +64,21 @@ def _pick(records: Iterable[dict], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def _whole_json(first_line: bytes) -> bool:
+    """Whether a `.json` file starting with this line is one JSON value (an array, or an object spread over
+    lines) rather than JSON lines."""
+    start = first_line.lstrip()
+    if start.startswith(b"["):
+        return True
+    if not start.startswith(b"{"):
+        return False
+    try:
+        orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
 def _text(record: dict, text_key: str) -> object:
     """The record's text under `text_key`; for "text", CCNet's `raw_content` where there is no "text"."""
     text = record.get(text_key)
@@ -206,13 +221,14 @@ class GeneralReader(SourceReader):
                 position += len(line)
 
     def _records(self, path: str) -> Iterator[tuple[int | str, object]]:
-        """(line number, raw line) pairs; a `.json` file holding one JSON array gives (index, record) pairs."""
+        """(line number, raw line) pairs; a `.json` file holding one JSON array gives (index, record) pairs, and
+        one holding a single JSON object over several lines gives that object."""
         with open_input(path) as handle:
             first = True
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                if first and path.endswith((".json", ".json.gz")) and line.lstrip().startswith(b"["):
+                if first and path.endswith((".json", ".json.gz")) and _whole_json(line):
                     try:
                         array = orjson.loads(line + handle.read())
                     except orjson.JSONDecodeError:

@@ -219,3 +219,12 @@ def test_text_bytes_counts_the_text_the_reader_takes(tmp_path):
         text_bytes(str(parquet), "body")
     with pytest.raises(ValueError, match="no record of f.jsonl.zst has text under 'body'"):
         text_bytes(str(zst), "body")
+
+
+def test_json_files_hold_one_value_or_json_lines(tmp_path):
+    pretty = tmp_path / "one.json"
+    pretty.write_text(json.dumps({"id": "p1", "text": "One record over several lines."}, indent=2))
+    lines = write_lines(tmp_path / "lines.json", [json.dumps({"id": f"l{i}", "text": f"Line {i}."}) for i in range(3)])
+    documents, rejects = read_all(GeneralReader([str(pretty), str(lines)]))
+    assert [d.id for d in documents] == [f"general:general:l{i}" for i in range(3)] + ["general:general:p1"]
+    assert not rejects

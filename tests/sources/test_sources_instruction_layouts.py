@@ -166,3 +166,21 @@ def test_reader_rejects_truncated_answers_unless_told_not_to(tmp_path):
     path = write_jsonl(tmp_path / "cut.jsonl", records)
     assert answers(InstructionReader([path])) == (["Metformin"], ["truncated_answer", "truncated_answer"])
     assert len(answers(InstructionReader([path], check_truncation=False))[0]) == 3
+
+
+def test_pubmedqa_as_published_keyed_by_pmid(shared_data):
+    path = shared_data / "benchmarks/pubmedqa/ori_pqal.json"
+    documents, rejects = read_all(InstructionReader([str(path)], name="pubmedqa"))
+    published = json.loads(path.read_text())
+    assert len(documents) == len(published) == 1000 and not rejects
+    first_pmid, first = next(iter(published.items()))
+    assert documents[0].id == f"instruction:pubmedqa:{first_pmid}"
+    assert documents[0].metadata["turns"] == [
+        {"role": "user", "content": "\n\n".join(first["CONTEXTS"] + [first["QUESTION"]])},
+        {"role": "assistant", "content": f"{first['LONG_ANSWER']}\n\nAnswer: {first['final_decision']}"},
+    ]
+    assert {(d.metadata["layout"], d.metadata["task"]) for d in documents} == {("pubmedqa", "yes_no_maybe")}
+    bad = {"QUESTION": "Does it work?", "CONTEXTS": ["It was tried."], "final_decision": "perhaps"}
+    assert turns_of({"QUESTION": "Q?", "CONTEXTS": "C.", "final_decision": "no"})[1]["content"] == "Answer: no"
+    with pytest.raises(ValueError, match="bad_answer"):
+        turns_of(bad)

@@ -14,6 +14,8 @@ medmcqa             `question`, `opa`..`opd` (`ope`), `cop`, optional `exp`  use
                                                                             assistant: "B. option" [+ exp]
 medqa               `question`, `options` {"A": ...}, `answer_idx`           user: question and options;
                     (else the `answer` text)                                assistant: "C. option"
+pubmedqa            `QUESTION`, `CONTEXTS`, `final_decision`, optional       user: contexts, blank line, question;
+                    `LONG_ANSWER` (PubMedQA's ori_pqal.json records)        assistant: long answer, "Answer: yes"
 question_answer     `question`, `answer`, optional `context`                user: context, blank line, question
 prompt_completion   `prompt`, `completion` (OpenAI legacy fine-tuning)       user: prompt; assistant: completion
 ==================  ======================================================  ==================================
@@ -115,6 +117,17 @@ def medqa(record: dict) -> list[dict]:
     return _choice(_text(record["question"]), options, answer)
 
 
+def pubmedqa(record: dict) -> list[dict]:
+    contexts = record.get("CONTEXTS")
+    contexts = _join(*map(_text, contexts)) if isinstance(contexts, list) else _text(contexts)
+    decision = _text(record["final_decision"])
+    if decision.lower() not in ("yes", "no", "maybe"):
+        raise BadRecord("bad_answer")
+    return _pair(
+        _join(contexts, _text(record["QUESTION"])), _join(_text(record.get("LONG_ANSWER")), f"Answer: {decision}")
+    )
+
+
 def question_answer(record: dict) -> list[dict]:
     context = record.get("context")
     context = _join(*map(_text, context)) if isinstance(context, list) else _text(context)
@@ -143,6 +156,7 @@ LAYOUTS = (
     Layout("chat", lambda r: _has(r, "messages", list) and bool(r["messages"]), chat),
     Layout("medmcqa", lambda r: "question" in r and "opa" in r, medmcqa, "multiple_choice"),
     Layout("medqa", lambda r: "question" in r and _has(r, "options", (dict, list)), medqa, "multiple_choice"),
+    Layout("pubmedqa", lambda r: "QUESTION" in r and "final_decision" in r, pubmedqa, "yes_no_maybe"),
     Layout("question_answer", lambda r: "question" in r and "answer" in r, question_answer),
     Layout("prompt_completion", lambda r: "prompt" in r and "completion" in r, prompt_completion),
 )

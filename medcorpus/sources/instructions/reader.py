@@ -7,7 +7,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.documents import CATEGORIES, join_turns, make_document
 from medcorpus.sources.general import GeneralReader
-from medcorpus.sources.instructions.layouts import BadRecord, read_record
+from medcorpus.sources.instructions.layouts import BadRecord, layout_of, read_record
 from medcorpus.sources.instructions.truncation import truncated
 
 
@@ -42,6 +42,16 @@ class InstructionReader(GeneralReader):
         self.check_truncation = check_truncation
         self.cop_base = cop_base
         self.restricted = bool(restricted)  # credentialed-licence data (e.g. built on MIMIC notes): never published
+
+    def _records(self, path: str):
+        """As `GeneralReader`'s, and a JSON object of records keyed by id (PubMedQA's `ori_pqal.json`: PMID ->
+        record) gives each record, its key as its `id`."""
+        for number, record in super()._records(path):
+            if isinstance(record, dict) and record and layout_of(record) is None:
+                if all(isinstance(value, dict) for value in record.values()):
+                    yield from ((key, {"id": key} | value) for key, value in record.items())
+                    continue
+            yield number, record
 
     def _document(self, record: object, path: str, line_id: str) -> Document | None:
         if not isinstance(record, dict):
