@@ -12,12 +12,18 @@ from datatrove.pipeline.base import PipelineStep
 from medcorpus.io.atomic import atomic_write_text
 from medcorpus.io.formats import detect_format
 
+TOKENS_KEY = "stage_tokens"  # metadata: [hash of the text (seeded by the tokenizer), its token count]
+BATCH = 256
+
 
 class StageCounter(PipelineStep):
     """Counts the documents a stage outputs, by source, into `<stats_dir>/<rank>.json`.
 
-    Placed just before a stage's writer. With a tokenizer name it also counts tokens
-    (with that tokenizer's BOS/EOS policy), so every stage reports tokens in and out.
+    Placed just before a stage's writer. With a tokenizer name it also counts tokens (with that
+    tokenizer's BOS/EOS policy), so every stage reports tokens in and out. A document's count travels
+    with it (`metadata["stage_tokens"]`: a 64-bit hash of its text, seeded by the tokenizer file and
+    policy, and the count), so a later stage tokenizes only the documents whose text changed since:
+    exact counts at every stage, for about one tokenization of the corpus instead of one per stage.
     """
 
     type = "📊 - STATS"
@@ -32,22 +38,44 @@ class StageCounter(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         counts: dict[str, Counter] = defaultdict(Counter)
-        encoder = None
-        if self.tokenizer:
-            from medcorpus.tokenize import load_tokenizer
-
-            encoder = load_tokenizer(self.tokenizer, add_bos=self.add_bos, add_eos=self.add_eos)
-        for document in data:
-            source = counts[document.metadata.get("source", "unknown")]
-            source["documents"] += 1
-            source["characters"] += len(document.text)
-            if encoder is not None:
-                source["tokens"] += len(encoder.encode_document(document.text))
-            yield document
+        batches = [data] if not self.tokenizer else _counted(data, self.tokenizer, self.add_bos, self.add_eos)
+        for batch in batches:
+            for document in batch:
+                source = counts[document.metadata.get("source", "unknown")]
+                source["documents"] += 1
+                source["characters"] += len(document.text)
+                if self.tokenizer:
+                    source["tokens"] += document.metadata[TOKENS_KEY][1]
+                yield document
         path = Path(self.stats_dir)
         path.mkdir(parents=True, exist_ok=True)
         payload = {source: dict(sorted(values.items())) for source, values in sorted(counts.items())}
         atomic_write_text(path / f"{rank:05d}.json", json.dumps(payload, indent=1, sort_keys=True))
+
+
+def _counted(data: DocumentsPipeline, tokenizer: str, add_bos: bool, add_eos: bool):
+    """Batches of documents, each with its `stage_tokens` set: carried over where the text is unchanged,
+    else counted (the batch's changed texts encoded in one call)."""
+    import xxhash
+    from datatrove.utils.batching import batched
+
+    from medcorpus.tokenize import load_tokenizer
+
+    encoder = load_tokenizer(tokenizer, add_bos=add_bos, add_eos=add_eos)
+    seed = xxhash.xxh3_64_intdigest(f"{encoder.sha256}:{encoder.policy}".encode())
+    for batch in batched(data, BATCH):
+        changed = []
+        for document in batch:
+            digest = xxhash.xxh3_64_intdigest(document.text.encode("utf-8", "surrogatepass"), seed)
+            cached = document.metadata.get(TOKENS_KEY)
+            if not (isinstance(cached, list) and len(cached) == 2 and cached[0] == digest):
+                document.metadata[TOKENS_KEY] = [digest, None]
+                changed.append(document)
+        if changed:
+            encoded = encoder.encode_documents([document.text for document in changed], num_threads=1)
+            for document, ids in zip(changed, encoded):
+                document.metadata[TOKENS_KEY][1] = len(ids)
+        yield batch
 
 
 def read_counts(stats_dir: str | Path) -> dict[str, dict[str, int]]:
