@@ -17,11 +17,12 @@ BACKENDS = ("langdetect", "fasttext")
 class LanguageFilter(BaseFilter):
     """Labels each document's language and keeps those in `languages`.
 
-    langdetect is probabilistic; a fixed seed makes its answer a function of the text alone. It runs as
-    `langdetect_exact` and `langdetect_batch` (langdetect's own answers, several times faster).
-    `backend="fasttext"` uses fastText's lid.176 model instead (as datatrove does; deterministic by
-    construction, faster still; the same ISO 639 codes for the common languages), run by `fasttext_lid`.
-    Both take 256 documents at a time.
+    The default backend, fastText's lid.176 model (as datatrove uses it; deterministic by construction), runs
+    as `fasttext_lid`. `backend="langdetect"` (the design card's) is probabilistic; a fixed seed makes its
+    answer a function of the text alone; it runs as `langdetect_exact` and `langdetect_batch` (langdetect's
+    own answers, several times faster than the package, about 4 times slower than fastText). Both take 256
+    documents at a time; on real PubMed, PMC and guideline text they give the same labels
+    (`benchmarks/bench_lang_medical.py`).
     Texts with fewer than `min_letters` letters are too short to label reliably: they get
     language "und" and are kept or dropped by `keep_undetermined`. Only the first
     `max_chars` characters are examined, which is plenty and bounds the cost of long papers.
@@ -38,7 +39,7 @@ class LanguageFilter(BaseFilter):
         keep_undetermined: bool = True,
         max_chars: int = 2000,
         seed: int = 0,
-        backend: str = "langdetect",
+        backend: str = "fasttext",
         exclusion_writer: DiskWriter | None = None,
     ):
         self.name = f"language filter ({backend})"  # before datatrove names the step's stats after it
