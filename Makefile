@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out/demo
 WORKERS ?= 2
 
-.PHONY: demo test test-fast test-slurm lint bench deid-model clean
+.PHONY: demo test test-fast test-slurm lint bench bench-scale deid-model clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
+
+# Whole-pipeline throughput on 1 and 6 copies of a PubMed baseline file (issue 20): builds a 100 MB corpus, minutes.
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/bench_scale.py
 
 # The shipped de-identification classifier, rebuilt byte for byte from the PhysioNet dev corpus (lock-box left out).
 DEID_CORPUS ?= ../shared/data/deid/physionet_deid_dev
