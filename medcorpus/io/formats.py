@@ -19,6 +19,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from medcorpus.io.writers import AtomicJsonlWriter, AtomicParquetWriter
 
 FORMATS = ("parquet", "jsonl")
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl.gz"}
 DOCUMENTS = "${source}/${rank}"  # an output file name: one file per source and task
 
@@ -46,7 +47,11 @@ class _Rows:
         if self.reason and "filter_reason" not in metadata:
             metadata = metadata | {"filter_reason": self.reason}
         if self.as_json:
-            metadata = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str)
+            encoded = orjson.dumps(metadata, default=str, option=_JSON_OPTIONS)
+            if b"null" in encoded:  # orjson writes NaN and Infinity as null: json keeps them (rare: None or NaN)
+                metadata = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str)
+            else:
+                metadata = encoded.decode()
         return {"id": document.id, "text": document.text, "metadata": metadata}
 
 

@@ -23,3 +23,18 @@ def test_metadata_round_trips_including_nan_and_nested_values(tmp_path, fmt):
     else:  # datatrove's JSONL writer (orjson) writes NaN as null
         assert document.metadata["score"] is None
     assert document.metadata["source"] == "pubmed"
+
+
+def test_file_names_follow_each_documents_tags(tmp_path):
+    docs = [Document(text=f"t{i}", id=f"d{i}", metadata={"source": "ab"[i % 2]}) for i in range(6)]
+    with make_writer(str(tmp_path / "by_source"), "parquet") as writer:
+        for document in docs:
+            writer.write(document, rank=i if (i := int(document.id[1:])) < 2 else 0)
+    written = sorted(
+        p.relative_to(tmp_path / "by_source").as_posix() for p in (tmp_path / "by_source").rglob("*.parquet")
+    )
+    assert written == ["a/00000.parquet", "b/00000.parquet", "b/00001.parquet"]
+    with make_writer(str(tmp_path / "by_id"), "parquet", filename="${id}") as writer:
+        for document in docs[:3]:
+            writer.write(document)
+    assert sorted(p.name for p in (tmp_path / "by_id").glob("*.parquet")) == ["d0.parquet", "d1.parquet", "d2.parquet"]
