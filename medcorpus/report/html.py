@@ -245,16 +245,22 @@ def _counts_section(counts: dict[str, int], table_id: str, key: str, label: str,
 
 def _throughput_section(stages: list[dict], documents: dict[str, int]) -> str:
     """Wall and task seconds per stage; documents are those in (or, for shard stages, `documents[name]`)."""
-    rows = []
+    rows, shared = [], []
     for stage in stages:
+        if stage.get("ran_in"):  # its step ran in a later stage's pipeline: one row for them all, named for each
+            shared.append(stage)
+            continue
         timing = _timings(Path(stage["folder"]), stage["name"])
         if timing is None:
             continue
         wall, busy = timing
-        docs = _total(stage.get("in")) or _total(stage.get("out")) or documents.get(stage["name"], 0)
+        first = shared[0] if shared else stage
+        docs = _total(first.get("in")) or _total(stage.get("out")) or documents.get(stage["name"], 0)
         tokens = _total(stage.get("out"), "tokens")
         rate = docs / wall if wall > 0 else 0.0
-        rows.append([stage["name"], round(wall, 3), round(busy, 3), docs, tokens, round(rate, 3)])
+        name = " + ".join(s["name"] for s in [*shared, stage])
+        rows.append([name, round(wall, 3), round(busy, 3), docs, tokens, round(rate, 3)])
+        shared = []
     if not rows:
         return MISSING
     chart = bar_chart([(r[0], r[1], None) for r in rows], "wall-clock seconds per stage", "s")

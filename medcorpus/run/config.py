@@ -221,6 +221,7 @@ class RunConfig(Strict):
     workers: int = Field(1, ge=1)
     tasks: int | None = Field(None, ge=1)
     count_stage_tokens: bool = True
+    fuse_steps: bool = True  # consecutive single-pass steps share one pipeline (false: every stage writes documents)
     sources: dict[str, SourceConfig] = Field(min_length=1)
     curation: CurationConfig = CurationConfig()
     mix: MixConfig

@@ -78,14 +78,21 @@ def output_files(root: Path, folders: list[Path]) -> list[dict]:
     return files
 
 
-def stage_summary(name: str, folder: Path, previous: dict | None) -> dict:
-    """Documents, characters and tokens in and out of one stage, and its removals by reason."""
+def stage_summary(
+    name: str, folder: Path, previous: dict | None, steps_in: str | None = None, step_name: str | None = None
+) -> dict:
+    """Documents, characters and tokens in and out of one stage, and its removals by reason. A stage whose step
+    ran in another stage's pipeline finds its step counts in that stage's logs (`steps_in`) under `step_name`."""
     out = read_counts(folder / "stats")
     removed = read_exclusions(folder / "excluded")
     summary = {"name": name, "output": str(folder), "out": out, "removed": removed}
     if previous is not None:
         summary["in"] = previous
-    steps = read_step_counts(folder)
+    steps = read_step_counts(steps_in or folder)
+    if step_name is not None:
+        steps = {key: value for key, value in steps.items() if key == step_name}
+    if steps_in is not None and Path(steps_in).name != folder.name:
+        summary["ran_in"] = Path(steps_in).name  # the stage whose pipeline ran this step (and whose time it is)
     if steps:
         summary["steps"] = steps  # every step's own counts: rules applied, benchmarks hit, ...
     if name == "decontam":
@@ -126,7 +133,7 @@ class ManifestWriter(PipelineStep):
         self.config = config
         self.seeds = seeds
         self.inputs = inputs
-        self.stages = stages  # (name, output folder, kind)
+        self.stages = stages  # (name, output folder, kind[, steps_in, step_name])
         self.tokenizer = tokenizer
         self.started = started or time.time()
 
@@ -134,10 +141,10 @@ class ManifestWriter(PipelineStep):
         """The manifest as a dict."""
         root = Path(self.root)
         summaries, previous, mix = [], None, None
-        for name, folder, kind in self.stages:
+        for name, folder, kind, *fused in self.stages:
             path = Path(folder)
             if kind == "documents":
-                summary = stage_summary(name, path, previous)
+                summary = stage_summary(name, path, previous, *fused)
                 previous = summary["out"]
             else:
                 summary = {"name": name, "output": str(path)}
@@ -158,7 +165,7 @@ class ManifestWriter(PipelineStep):
             "mix": mix,
             "release": release_summary(mix),
             "tokenizer": self.tokenizer,
-            "outputs": output_files(root, [Path(folder) for _, folder, _ in self.stages]),
+            "outputs": output_files(root, [Path(stage[1]) for stage in self.stages]),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

@@ -18,8 +18,10 @@ from medcorpus.run.stages import (
     chat_encoder,
     curation_params,
     curation_stage,
+    fused_stages,
     mix_stage,
     sft_tokenize_stage,
+    single_pass,
     source_stage,
     tokenize_stage,
 )
@@ -40,7 +42,7 @@ def manifest_stage(
     root: str, stages: list[Stage], config: dict, seed: int, inputs: list[str], tokenizer: dict | None, started: float
 ) -> Stage:
     """The last stage: hashes everything and writes manifest.json in `root`."""
-    listed = [(stage.name, stage.output, stage.kind) for stage in stages]
+    listed = [(stage.name, stage.output, stage.kind, stage.steps_in, stage.step_name) for stage in stages]
     seeds = {"seed": seed, "language": seed, "mix": seed}
     writer = ManifestWriter(root, config, seeds, inputs, listed, tokenizer, started)
     return Stage("manifest", root, [([writer], 1)], kind="manifest")
@@ -57,16 +59,21 @@ def plan_run(config: RunConfig) -> list[Stage]:
         counting = counting.model_copy(update={"add_bos": False, "add_eos": False, "eod_id": None, "eod_token": None})
     stages: list[Stage] = []
 
-    def folder(name: str) -> str:
-        return str(root / "stages" / f"{len(stages) + 1:02d}_{name}")
-
-    def context(name: str) -> StageContext:
-        return StageContext(folder(name), config.format, tasks, counting)
+    def context(name: str, ahead: int = 0) -> StageContext:
+        folder = root / "stages" / f"{len(stages) + 1 + ahead:02d}_{name}"
+        return StageContext(str(folder), config.format, tasks, counting)
 
     stages.append(source_stage(config.sources, context("sources")))
-    for step in STEP_ORDER:
-        params = curation_params(config.curation, step)
-        if params is not None:
+    steps = [(step, params) for step in STEP_ORDER if (params := curation_params(config.curation, step)) is not None]
+    while steps:
+        group = [steps.pop(0)]
+        while config.fuse_steps and steps and single_pass(*group[-1]) and single_pass(*steps[0]):
+            group.append(steps.pop(0))
+        if len(group) > 1:
+            contexts = [context(step, ahead) for ahead, (step, _) in enumerate(group)]
+            stages += fused_stages(group, [stages[-1].output], contexts, config.seed)
+        else:
+            step, params = group[0]
             stages.append(curation_stage(step, params, [stages[-1].output], context(step), config.seed))
     if config.sft is None:
         tokenizer = config.tokenizer.load()

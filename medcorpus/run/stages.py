@@ -33,6 +33,10 @@ class Stage:
     output: str
     pipelines: Pipelines = field(default_factory=list)
     kind: str = "documents"  # "documents", "shards" or "manifest"
+    # a step run inside another stage's pipeline (see `fused_stages`): the folder whose logs hold its step
+    # counts, and its step's name among them
+    steps_in: str | None = None
+    step_name: str | None = None
 
 
 def source_stage(sources: dict[str, SourceConfig], ctx: StageContext) -> Stage:
@@ -151,6 +155,35 @@ def curation_stage(step: str, params: dict, inputs: list[str], ctx: StageContext
     if step == "decontam" and ctx.tokenizer is not None:
         params = params | {"tokenizer": ctx.tokenizer.name}  # tokens of the documents each benchmark hit
     return Stage(step, ctx.out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
+
+
+SINGLE_PASS = ("clean", "lang", "quality", "deid", "decontam")
+
+
+def single_pass(step: str, params: dict) -> bool:
+    """Whether a curation step is one pass over its input, so it can share a pipeline with its neighbours."""
+    return step in SINGLE_PASS and not (step == "clean" and params.get("boilerplate"))
+
+
+def fused_stages(group: list[tuple[str, dict]], inputs: list[str], contexts: list[StageContext], seed: int):
+    """Consecutive single-pass steps (clean -> lang -> quality, deid -> decontam) as one datatrove pipeline: the
+    documents are read once and written once, by the last step's stage, instead of once per step.
+
+    Each step keeps its own stage and folder, with what it removed (`excluded/`), its counts (`stats/`, its
+    own stage counter right after it) and, in the manifest, its step counts (from the pipeline's logs in the
+    last folder); only the documents between the steps are not written. The result equals running the
+    stages one by one (tested)."""
+    steps: list[PipelineStep] = [contexts[0].reader(folder) for folder in inputs]
+    stages = []
+    for (step, params), ctx in zip(group, contexts):
+        if step == "decontam" and ctx.tokenizer is not None:
+            params = params | {"tokenizer": ctx.tokenizer.name}
+        current = curation_filter(step, params, seed, ctx.excluded(reason=step))
+        steps += [current, ctx.counter()]
+        stages.append(Stage(step, ctx.out, steps_in=contexts[-1].out, step_name=current.name))
+    steps.append(contexts[-1].writer())
+    stages[-1].pipelines = [(steps, contexts[-1].tasks)]
+    return stages
 
 
 def curation_params(curation: CurationConfig, step: str) -> dict | None:

@@ -160,7 +160,7 @@ def test_killed_in_every_stage_and_resumed_is_byte_identical(reference, tmp_path
     config, ref = reference
     points = [
         lambda run: exists(run / "stages" / "01_sources" / "logs"),
-        lambda run: any_temp(run / "stages" / "02_clean"),  # a writer holds a temporary file
+        lambda run: any_temp(run / "stages" / "03_quality"),  # a writer holds a temporary file (clean + quality)
         lambda run: exists(run / "stages" / "04_dedup" / "logs" / "dedup_1"),  # between dedup's passes
         lambda run: exists(run / "stages" / "05_tokenize" / "logs"),
         lambda run: exists(run / "shards" / "logs"),  # while mixing

@@ -66,7 +66,7 @@ def test_clinical_text_is_deidentified_and_marked_restricted(demo):
     out, _ = demo
     import pyarrow.parquet as pq
 
-    files = sorted((out / "run" / "stages").glob("*_deid/mimic*/*.parquet"))
+    files = sorted((out / "run" / "stages").glob("*_decontam/mimic*/*.parquet"))  # deid runs in decontam's pipeline
     assert files
     rows = [row for path in files for row in pq.read_table(path).to_pylist()]
     assert rows and all("[**" not in row["text"] and "___" not in row["text"] for row in rows)
