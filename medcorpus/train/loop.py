@@ -153,23 +153,32 @@ def train(config: TrainConfig) -> list[dict]:
             total_loss = torch.zeros((), device=device)
             trained = torch.zeros((), dtype=torch.int64, device=device)
             ids: list = []
+            fetched = []
             for _ in range(config.grad_accum):
                 before = time.perf_counter()
                 batch, data, mask = next(source)
                 data = data.to(device, non_blocking=True)
                 mask = mask.to(device, non_blocking=True) if mask is not None else None
+                fetched.append((batch, data, mask))
                 waited += time.perf_counter() - before
+            if config.sft:  # the step's loss is the mean over all its trained targets, on every rank
+                trained += sum(int(batch.mask[:, 1:].sum()) for batch, _, _ in fetched)
+                dist.all_reduce(trained)
+                scale = world / max(int(trained), 1)  # FSDP averages gradients over the ranks
+            for batch, data, mask in fetched:
                 if int(batch.tokens.max()) >= vocab:
                     raise ValueError(f"token id {int(batch.tokens.max())} >= model vocabulary size {vocab}")
                 extra = {}
                 if config.doc_mask:
                     extra = model_inputs(batch.boundaries, config.seq_len, attention, device)
                 logits = model(input_ids=data[:, :-1], **extra).logits
-                loss, count = next_token_loss(logits, data, mask)
-                (loss / config.grad_accum).backward()
-                total_loss += loss.detach()
                 if config.sft:
-                    trained += count
+                    loss, _ = next_token_loss(logits, data, mask, reduction="sum")
+                    (loss * scale).backward()
+                else:
+                    loss, _ = next_token_loss(logits, data)
+                    (loss / config.grad_accum).backward()
+                total_loss += loss.detach()
                 ids.extend(batch.ids)
                 data_state = batch.state
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
@@ -179,9 +188,7 @@ def train(config: TrainConfig) -> list[dict]:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             dist.all_reduce(total_loss)
-            if config.sft:
-                dist.all_reduce(trained)
-            loss_value = total_loss.item() / (config.grad_accum * world)
+            loss_value = total_loss.item() / (max(int(trained), 1) if config.sft else config.grad_accum * world)
             seconds = time.perf_counter() - started
             waits = torch.tensor([waited, seconds], dtype=torch.float64)
             dist.all_reduce(waits, op=dist.ReduceOp.MAX)  # slowest rank's wait and step time

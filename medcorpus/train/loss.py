@@ -1,13 +1,15 @@
 """Next-token cross-entropy over a micro-batch: every target (pretraining) or only the targets whose loss mask
-is 1 (SFT: target position t is token t + 1, so its mask is `mask[:, 1:]`), averaged over those targets.
-A micro-batch without a trained target gives loss 0 (and zero gradients), never NaN."""
+is 1 (SFT: target position t is token t + 1, so its mask is `mask[:, 1:]`), averaged over those targets, or
+summed (the training loop divides the sum by the trained targets of the whole step, over its micro-batches and
+ranks). A micro-batch without a trained target gives loss 0 (and zero gradients), never NaN."""
 
 from __future__ import annotations
 
 
-def next_token_loss(logits, tokens, mask=None):
+def next_token_loss(logits, tokens, mask=None, reduction: str = "mean"):
     """(loss, trained targets) for `logits` (batch, L, vocab) predicting `tokens[:, 1:]` of `tokens`
-    (batch, L + 1); `mask` (batch, L + 1, 1 = trained on) restricts the loss to masked-in targets."""
+    (batch, L + 1); `mask` (batch, L + 1, 1 = trained on) restricts the loss to masked-in targets; with
+    `reduction="sum"` (masked only) the loss is their summed cross-entropy, for the caller to normalise."""
     import torch
     import torch.nn.functional as F
 
@@ -18,4 +20,4 @@ def next_token_loss(logits, tokens, mask=None):
     count = trained.sum()
     ignored = targets.masked_fill(~trained, -100)
     total = F.cross_entropy(logits.float().flatten(0, 1), ignored.flatten(), ignore_index=-100, reduction="sum")
-    return total / count.clamp(min=1), count
+    return (total if reduction == "sum" else total / count.clamp(min=1)), count

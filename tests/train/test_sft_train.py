@@ -103,14 +103,16 @@ def test_cli_sft_choices():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("doc_mask", [False, True])
-def test_first_step_loss_is_the_masked_loss_of_the_model(torch, tmp_path, doc_mask):
+@pytest.mark.parametrize(("doc_mask", "split"), [(False, False), (True, False), (False, True)])
+def test_first_step_loss_is_the_masked_loss_of_the_model(torch, tmp_path, doc_mask, split):
     from medcorpus.train.doc_mask import model_inputs
     from medcorpus.train.model import build_model
 
     shards = write_sft_shards(tmp_path / "sft", 4, 30, shards=2, long_tokens=90)
     args = ["--tiny-llama", "--vocab-size", "512", "--seq-len", "64", "--sft", "--seed", "5", "--log-samples"]
-    args += ["--micro-batch", "2", "--steps", "3", "--warmup", "1"] + (["--doc-mask"] if doc_mask else [])
+    # split: the same two rows as two micro-batches of one; the loss is still the mean over all trained tokens
+    batching = ["--micro-batch", "1", "--grad-accum", "2"] if split else ["--micro-batch", "2"]
+    args += [*batching, "--steps", "3", "--warmup", "1"] + (["--doc-mask"] if doc_mask else [])
     result = train_run(tmp_path / "o", shards, *args)
     assert "2 examples of" in result.stderr and "longer than 65 tokens skipped" in result.stderr
     metrics = read_jsonl(tmp_path / "o" / "metrics.jsonl")
@@ -130,6 +132,8 @@ def test_first_step_loss_is_the_masked_loss_of_the_model(torch, tmp_path, doc_ma
     expected, trained = by_hand(torch, logits, tokens, mask)
     assert metrics[(0, 1)]["loss"] == pytest.approx(expected, rel=1e-5)
     assert metrics[(0, 1)]["trained_tokens"] == trained < mask.size / 2
+    per_row = [by_hand(torch, logits[i : i + 1], tokens[i : i + 1], mask[i : i + 1])[0] for i in range(2)]
+    assert sum(per_row) / 2 != pytest.approx(expected, rel=1e-5)  # a mean of the rows' means would differ
 
 
 @pytest.mark.slow
