@@ -27,21 +27,24 @@ class AtomicFilesMixin:
     """Writes every output file under its temporary name and publishes it on a clean close."""
 
     def _get_output_filename(self, document, rank: int | str = 0, **kwargs) -> str:
-        """The file's temporary name, remembered per value of the name's tags (one template substitution per
-        file, not three per document; names that use the document's id are computed every time)."""
+        """The file's temporary name, remembered per rank and value of the name's other tags (one template
+        substitution per file, not three per document); names that use the document's id, or tags whose
+        values are not strings or integers, are worked out every time."""
         tags = self.__dict__.get("_name_tags")
         if tags is None:
-            tags = self._name_tags = tuple(self.output_filename.get_identifiers())
+            tags = self._name_tags = tuple(t for t in self.output_filename.get_identifiers() if t != "rank")
         if kwargs or "id" in tags:
             return temp_name(super()._get_output_filename(document, rank, **kwargs))
-        values = [rank, *(document.metadata.get(tag) for tag in tags if tag != "rank")]
-        if not all(isinstance(value, str | int) for value in values):
+        metadata = document.metadata
+        values = [metadata.get(tag) for tag in tags]
+        if any(type(value) not in (str, int) for value in values):
             return temp_name(super()._get_output_filename(document, rank))
-        key = "\x1f".join(map(str, values))  # a string: datatrove saves its steps' attributes as JSON
-        names = self.__dict__.setdefault("_names", {})
-        name = names.get(key)
+        key = values[0] if len(values) == 1 else "\x1f".join(map(str, values))
+        # {rank: {tag values: name}}: plain keys, as datatrove saves its steps' attributes as JSON
+        by_rank = self.__dict__.setdefault("_names", {}).setdefault(rank, {})
+        name = by_rank.get(key)
         if name is None:
-            name = names[key] = temp_name(super()._get_output_filename(document, rank))
+            name = by_rank[key] = temp_name(super()._get_output_filename(document, rank))
         return name
 
     def write(self, document, rank: int = 0, **kwargs):
