@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from medcorpus.mixers.plan import SourceStock
-from medcorpus.tokenize.shards import SIDECAR_SUFFIX, ShardFormatError, ShardReader, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
+from medcorpus.tokenize.shards import SIDECAR_SUFFIX, ShardFormatError
 
 
 def read_sidecar(reader: ShardReader, columns: list[str] | None = None):

@@ -29,7 +29,8 @@ from medcorpus.mixers.plan import MixPlan, SourceStock, plan_for, plan_totals, s
 from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
 from medcorpus.mixers.stocks import load_stocks, source_totals
 from medcorpus.run.config import ConfigError
-from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
+from medcorpus.tokenize.shards import ShardWriter
 
 REPORT = "mix_report.json"
 ID_CHUNK = 1 << 16  # picks whose ids are fetched from Arrow in one go while writing

@@ -71,7 +71,7 @@ def output_files(root: Path, folders: list[Path]) -> list[dict]:
                 continue
             entry = {"path": str(path.relative_to(root)), "size": path.stat().st_size, "sha256": sha256_file(path)}
             if path.suffix == ".bin":
-                from medcorpus.tokenize.shards import ShardReader
+                from medcorpus.tokenize.shard_reader import ShardReader
 
                 entry["tokens"] = ShardReader(str(path.with_suffix(""))).total_tokens
             files.append(entry)

@@ -3,7 +3,8 @@ and SFT, with chat templates and loss masks)."""
 
 from medcorpus.tokenize.chat import ChatEncoder, ChatError, TemplateError
 from medcorpus.tokenize.sft_step import SftShardTokenizer
-from medcorpus.tokenize.shards import ShardFormatError, ShardReader, ShardWriter, list_shards, token_dtype
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
+from medcorpus.tokenize.shards import ShardFormatError, ShardWriter, token_dtype
 from medcorpus.tokenize.step import ShardTokenizer
 from medcorpus.tokenize.tokenizer import DEFAULT_TOKENIZER, NAMED_TOKENIZERS, Tokenizer, load_tokenizer
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from abc import abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 
@@ -79,10 +80,10 @@ class ShardStep(PipelineStep):
             return False
         return True
 
+    @abstractmethod
     def _encode(self, batch: list[Document]) -> list[Encoded | str]:
         """Ids (and mask) per document, or the reason it is skipped. Runs in the encoder thread: it touches no
         stats, logs or writers (the caller reports the skipped)."""
-        raise NotImplementedError
 
     def _write(self, writer: ShardWriter, batch: list[Document], encoded: list[Encoded | str]) -> list[Document]:
         """Add the encoded documents of a batch to the shard in one call; returns them, token_count set."""

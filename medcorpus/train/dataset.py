@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from medcorpus.tokenize.shards import ShardReader, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
 
 
 def expand_shard_paths(paths: list[str], split: str = "train") -> list[str]:

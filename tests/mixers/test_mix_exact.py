@@ -19,7 +19,8 @@ from medcorpus.mixers import InfeasibleMix, SourceStock, TokenMixer, plan_mix
 from medcorpus.mixers.plan import first_fit, select_documents
 from medcorpus.mixers.stocks import load_stocks
 from medcorpus.tokenize import load_tokenizer
-from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
+from medcorpus.tokenize.shards import ShardWriter
 
 RATIOS = {"biomedical": 15, "clinical": 1, "general": 4}
 # source: (category, documents, mean tokens) -- about 9.6M biomedical, 0.3M clinical, 2M general tokens

@@ -17,7 +17,8 @@ from medcorpus.mixers import InfeasibleMix, SourceStock, TokenMixer, plan_mix
 from medcorpus.mixers.plan import select_documents
 from medcorpus.mixers.token_mixer import RestrictedInPublicMix
 from medcorpus.run.config import ConfigError
-from medcorpus.tokenize.shards import ShardReader, ShardWriter, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
+from medcorpus.tokenize.shards import ShardWriter
 
 
 def stock(source: str, category: str, lengths: list[int]) -> SourceStock:

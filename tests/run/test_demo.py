@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from medcorpus.cli.main import main
 from medcorpus.curation.deid.learned.model import MODEL_FILE
 from medcorpus.run.demo import run_demo
-from medcorpus.tokenize.shards import ShardReader, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader, list_shards
 from medcorpus.train import PackedWindows
 
 
