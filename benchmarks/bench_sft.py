@@ -284,7 +284,8 @@ def bench_questions(benchmarks: Path, documents: list, rounds: int, naive_prompt
     found, naive_found = results[ours_name], results[naive_name]
     head = found[: len(subset)]
     print(
-        f"examples with a question found: medcorpus {sum(map(bool, found)):,}/{len(documents):,}; on the first "
+        f"examples with a question found (in-sample self-match, a sanity check and not recall: the prompts are "
+        f"questions the index holds): medcorpus {sum(map(bool, found)):,}/{len(documents):,}; on the first "
         f"{len(subset)}: medcorpus {sum(map(bool, head))} ({sum(map(len, head)):,} questions), naive "
         f"{sum(map(bool, naive_found))} ({sum(map(len, naive_found)):,} questions; it has no word minimum and no "
         f"common-wording exclusion); naive over all {len(documents):,} prompts would take about "

@@ -7,6 +7,9 @@ import io
 import fsspec
 from fsspec.core import url_to_fs
 
+LEDGER_NAME = "medcorpus-ledger.json"  # the downloaders' record of what a folder holds: never an input
+GLOB_CHARS = "*?["
+
 
 def has_scheme(path: str) -> bool:
     """Whether `path` is a URL (`s3://...`, `https://...`, `file://...`) rather than a plain path."""
@@ -31,17 +34,19 @@ def expand_inputs(inputs: list[str] | tuple[str, ...], suffixes: tuple[str, ...]
     """Every file named by `inputs`, as fsspec URLs or local paths, sorted and de-duplicated.
 
     A directory contributes the files below it whose names end with one of `suffixes`
-    (all files when `suffixes` is empty); a glob contributes its matches; a missing path fails.
+    (all files when `suffixes` is empty); a glob contributes its matches; a missing path fails. A downloader's
+    ledger (`LEDGER_NAME`) in a folder is not an input.
     """
     files: set[str] = set()
     for item in inputs:
         fs, path = url_to_fs(item)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         prefix = "" if protocol in ("file", "local") else f"{protocol}://"
-        if any(ch in path for ch in "*?["):
-            matches = [m for m in fs.glob(path) if fs.isfile(m)]
+        if any(ch in path for ch in GLOB_CHARS):
+            matches = [m for m in fs.glob(path) if fs.isfile(m) and not m.endswith("/" + LEDGER_NAME)]
         elif fs.isdir(path):
-            matches = [m for m in fs.find(path) if not suffixes or m.endswith(suffixes)]
+            matches = [m for m in fs.find(path) if (not suffixes or m.endswith(suffixes))]
+            matches = [m for m in matches if not m.endswith("/" + LEDGER_NAME)]
         elif fs.isfile(path):
             matches = [path]
         else:

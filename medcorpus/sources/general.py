@@ -5,7 +5,7 @@ created, metadata}`; CCNet lines keep the text in `raw_content` and their fields
 level. A `.json` file may also hold one JSON array of such records. A `.parquet` file (FineWeb:
 `text, id, dump, url, date, language, ...`) gives one record a row, read a batch at a time, with
 the same text field and metadata as a JSON line. The ledger `medcorpus sources general download`
-leaves in its folder (`medcorpus-ledger.json`) is never read as data.
+leaves in its folder (`medcorpus-ledger.json`) is never read as data (`expand_inputs` leaves it out).
 
 A plain `.jsonl` file larger than `split_bytes` is read as byte ranges of that size, each its own
 work unit (`path#bytes=START-END`), so many tasks share one huge file. A line belongs to the range
@@ -32,11 +32,9 @@ from zstandard import ZstdError
 
 from medcorpus.documents import make_document, url_hash
 from medcorpus.paths import open_input
-from medcorpus.sources.base import FILE_ERRORS, SourceReader
-from medcorpus.sources.download.remote_files import LEDGER_NAME
+from medcorpus.sources.base import SourceReader
 
 DECOMPRESSION_ERRORS = (lzma.LZMAError, ZstdError)
-__all__ = ["DECOMPRESSION_ERRORS", "FILE_ERRORS", "GeneralReader", "text_bytes"]
 URL_KEYS = ("url", "warc_url", "source_url", "link")
 SOURCE_KEYS = ("redpajama_set_name", "source", "dataset", "source_domain")
 DATE_KEYS = ("created", "timestamp", "date_download", "date", "added")
@@ -162,8 +160,7 @@ class GeneralReader(SourceReader):
         self.license = license
         self.text_key = text_key
         self.split_bytes = split_bytes
-        files = [path for path in self.files if os.path.basename(path) != LEDGER_NAME]
-        self.files = [part for path in files for part in self._parts(path)]
+        self.files = [part for path in self.files for part in self._parts(path)]
 
     def _parts(self, path: str) -> list[str]:
         """`path` itself, or `path#bytes=START-END` ranges of `split_bytes` for a large plain JSONL file."""

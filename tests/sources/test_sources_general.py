@@ -228,3 +228,15 @@ def test_json_files_hold_one_value_or_json_lines(tmp_path):
     documents, rejects = read_all(GeneralReader([str(pretty), str(lines)]))
     assert [d.id for d in documents] == [f"general:general:l{i}" for i in range(3)] + ["general:general:p1"]
     assert not rejects
+
+
+def test_the_download_ledger_is_never_an_input(tmp_path):
+    from medcorpus.paths import InputError, expand_inputs
+
+    write_lines(tmp_path / "a.jsonl", [json.dumps({"text": "A document."})])
+    (tmp_path / "medcorpus-ledger.json").write_text("{}")
+    assert expand_inputs([str(tmp_path)], (".jsonl", ".json")) == [str(tmp_path / "a.jsonl")]
+    assert expand_inputs([str(tmp_path / "*.json*")]) == [str(tmp_path / "a.jsonl")]
+    (tmp_path / "a.jsonl").unlink()
+    with pytest.raises(InputError, match="matches no files"):
+        expand_inputs([str(tmp_path)], (".json",))

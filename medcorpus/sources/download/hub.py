@@ -37,6 +37,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from medcorpus.sources.base import FILE_ERRORS
 from medcorpus.sources.download.mirror import (
     Downloader,
     Expected,
@@ -49,7 +50,7 @@ from medcorpus.sources.download.mirror import (
     select,
 )
 from medcorpus.sources.download.remote_files import LEDGER_NAME
-from medcorpus.sources.general import DECOMPRESSION_ERRORS, FILE_ERRORS, text_bytes
+from medcorpus.sources.general import DECOMPRESSION_ERRORS, text_bytes
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 BYTES_PER_TOKEN = 4

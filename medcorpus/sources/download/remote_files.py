@@ -14,8 +14,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 from datatrove.utils.logging import logger
 
 from medcorpus.io.atomic import atomic_write_bytes
+from medcorpus.paths import LEDGER_NAME
 
-LEDGER_NAME = "medcorpus-ledger.json"
 CHUNK = 1 << 20
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _MD5_BSD = re.compile(r"MD5\s*\((?P<name>.+)\)\s*=\s*(?P<hex>[0-9a-fA-F]{32})")
