@@ -10,6 +10,7 @@ import click
 from medcorpus.cli.common import OUTPUT, WORKERS, fail, run_single
 from medcorpus.run.config import ConfigError, SftConfig, TokenizerConfig
 from medcorpus.run.context import StageContext
+from medcorpus.tokenize.chat import LOSSES, TEMPLATES
 from medcorpus.tokenize.tokenizer import DEFAULT_TOKENIZER
 
 TOKENIZER_HELP = "A named tokenizer, a SentencePiece .model or a Hugging Face tokenizer.json."
@@ -29,14 +30,14 @@ def sft() -> None:
 @click.option("--tokenizer", default=DEFAULT_TOKENIZER, show_default=True, help=TOKENIZER_HELP)
 @click.option(
     "--template",
-    type=click.Choice(["llama-2", "llama-3", "chatml", "tokenizer"]),
+    type=click.Choice(TEMPLATES),
     default="llama-2",
     show_default=True,
     help="Chat template; `tokenizer`: the chat_template of the tokenizer_config.json beside the tokenizer.",
 )
 @click.option(
     "--loss",
-    type=click.Choice(["answers", "assistant"]),
+    type=click.Choice(LOSSES),
     default="answers",
     show_default=True,
     help="Train on the last assistant turn only (answers) or on every assistant turn (assistant).",
@@ -68,7 +69,7 @@ def tokenize(
         options = SftConfig(template=template, loss=loss, max_tokens=max_tokens, system=system)
         encoder = chat_encoder(settings, options)
         context = StageContext(output, detect_format(inputs[0]), workers)
-        stage = sft_tokenize_stage(list(inputs), context, settings, options, encoder=encoder)
+        stage = sft_tokenize_stage(list(inputs), context, encoder, options.max_tokens)
     except ValidationError as error:
         first = error.errors()[0]
         fail(f"--{'-'.join(str(part) for part in first['loc']).replace('_', '-')}: {first['msg']}")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from medcorpus.documents import CATEGORIES
 from medcorpus.paths import InputError, expand_inputs, has_scheme
 from medcorpus.sources import READERS, reader_class
+from medcorpus.tokenize.chat import Loss, Template
 
 
 class ConfigError(ValueError):
@@ -199,8 +200,8 @@ class TokenizerConfig(Strict):
 class SftConfig(Strict):
     """Instruction-tuning shards: each example rendered by a chat template, with a loss mask over the answers."""
 
-    template: Literal["llama-2", "llama-3", "chatml", "tokenizer"] = "llama-2"  # tokenizer: its own chat_template
-    loss: Literal["answers", "assistant"] = "answers"  # the last assistant turn only, or every assistant turn
+    template: Template = "llama-2"
+    loss: Loss = "answers"
     max_tokens: int = Field(4096, ge=8)  # longer examples (template included) are excluded as too_long
     system: str | None = None  # system prompt for examples that have none
 

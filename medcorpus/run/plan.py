@@ -27,6 +27,7 @@ from medcorpus.mixers.plan import InfeasibleMix, plan_totals
 from medcorpus.paths import InputError, expand_inputs
 from medcorpus.run.config import STEP_ORDER, ConfigError, RunConfig
 from medcorpus.sources import reader_class
+from medcorpus.tokenize.shards import token_dtype
 
 SAMPLED_STEPS = ("clean", "lang", "quality")
 # Per-core rates measured by benchmarks/ (benchmarks/README.md), for the stages the sample does not run;
@@ -181,7 +182,7 @@ def estimate_run(config: RunConfig, sample_files: int = 2, seed: int | None = No
     sources = [sample_source(name, config, tokenizer, sample_files, seed) for name in config.sources]
     mix = _mix(config, sources)
     vocab_size = tokenizer.tokenizer.vocab_size if config.sft else tokenizer.vocab_size
-    token_bytes = 2 if vocab_size < 65500 else 4  # the shards' token dtype
+    token_bytes = token_dtype(vocab_size).itemsize + (1 if config.sft else 0)  # token ids (and SFT loss masks)
     return RunPlan(sources, mix, _stages(config, sources, mix, token_bytes))
 
 

@@ -48,8 +48,9 @@ def manifest_stage(
     return Stage("manifest", root, [([writer], 1)], kind="manifest")
 
 
-def plan_run(config: RunConfig) -> list[Stage]:
-    """Every stage of a run, in order, ending with the manifest."""
+def plan_run(config: RunConfig, encoder=None) -> list[Stage]:
+    """Every stage of a run, in order, ending with the manifest (an SFT run's `chat_encoder`, when already built,
+    is `encoder`)."""
 
     started = time.time()
     root = Path(config.output)
@@ -80,11 +81,11 @@ def plan_run(config: RunConfig) -> list[Stage]:
         identity = tokenizer.identity()
         stages.append(tokenize_stage([stages[-1].output], context("tokenize"), config.tokenizer))
     else:
-        encoder = chat_encoder(config.tokenizer, config.sft)
+        encoder = encoder or chat_encoder(config.tokenizer, config.sft)
         tokenizer = encoder.tokenizer
         identity = tokenizer.identity() | {"chat": encoder.identity()}
         tokenizing = context("tokenize")
-        stages.append(sft_tokenize_stage([stages[-1].output], tokenizing, config.tokenizer, config.sft, encoder))
+        stages.append(sft_tokenize_stage([stages[-1].output], tokenizing, encoder, config.sft.max_tokens))
     stages.append(
         mix_stage([stages[-1].output], str(root / "shards"), config.mix.model_dump(), config.seed, tokenizer.vocab_size)
     )
@@ -112,12 +113,12 @@ def run(
     """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
     check_executor(executor)
     check_categories(config)  # the part of `medcorpus plan` that is certain, before anything runs
-    if config.sft is not None:
-        chat_encoder(config.tokenizer, config.sft)  # a template the tokenizer cannot serve fails before any folder
+    # a template the tokenizer cannot serve fails before any folder is made
+    encoder = chat_encoder(config.tokenizer, config.sft) if config.sft is not None else None
     if workers is not None:
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)
-    stages = plan_run(config)
+    stages = plan_run(config, encoder)
     # inputs hashed at the start; a resume checks them and clears what killed tasks left behind
     prepare_inputs(config.output, stages[-1].pipelines[0][0][0].inputs, resume)
     run_stages(stages, executor, config.workers, resume, config.slurm)

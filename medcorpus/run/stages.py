@@ -129,13 +129,21 @@ def curation_filter(step: str, params: dict, seed: int, excluded) -> PipelineSte
     raise ValueError(f"unknown curation step {step!r}")
 
 
+def stage_filter(step: str, params: dict, ctx: StageContext, seed: int) -> PipelineStep:
+    """`curation_filter` as a stage runs it: removals into the stage's `excluded/` (reason: the step), and
+    decontamination counting the tokens of the documents each benchmark hit with the stage's tokenizer."""
+    if step == "decontam" and ctx.tokenizer is not None:
+        params = params | {"tokenizer": ctx.tokenizer.name}
+    return curation_filter(step, params, seed, ctx.excluded(reason=step))
+
+
 def curation_stage(step: str, params: dict, inputs: list[str], ctx: StageContext, seed: int) -> Stage:
     """One curation step over intermediate folders `inputs`, written to the context's folder."""
 
     def readers() -> list[PipelineStep]:
         return [ctx.reader(folder) for folder in inputs]
 
-    excluded = ctx.excluded(reason="exact_duplicate" if step == "dedup" else step)
+    excluded = ctx.excluded(reason="exact_duplicate" if step == "dedup" else step)  # the multi-pass steps'
     tail, tasks = ctx.tail(), ctx.tasks
     if step == "dedup":
         signature, find, drop = exact_dedup_steps(
@@ -149,12 +157,10 @@ def curation_stage(step: str, params: dict, inputs: list[str], ctx: StageContext
     if step == "clean" and params.get("boilerplate"):
         from medcorpus.curation.clean.boilerplate import boilerplate_pipelines
 
-        cleaner = curation_filter(step, params, seed, excluded)
+        cleaner = stage_filter(step, params, ctx, seed)
         pipelines = boilerplate_pipelines(readers, cleaner, ctx.out, ctx.fmt, params["boilerplate"], tasks, tail)
         return Stage(step, ctx.out, pipelines)
-    if step == "decontam" and ctx.tokenizer is not None:
-        params = params | {"tokenizer": ctx.tokenizer.name}  # tokens of the documents each benchmark hit
-    return Stage(step, ctx.out, [(readers() + [curation_filter(step, params, seed, excluded)] + tail, tasks)])
+    return Stage(step, ctx.out, [(readers() + [stage_filter(step, params, ctx, seed)] + tail, tasks)])
 
 
 SINGLE_PASS = ("clean", "lang", "quality", "deid", "decontam")
@@ -176,9 +182,7 @@ def fused_stages(group: list[tuple[str, dict]], inputs: list[str], contexts: lis
     steps: list[PipelineStep] = [contexts[0].reader(folder) for folder in inputs]
     stages = []
     for (step, params), ctx in zip(group, contexts):
-        if step == "decontam" and ctx.tokenizer is not None:
-            params = params | {"tokenizer": ctx.tokenizer.name}
-        current = curation_filter(step, params, seed, ctx.excluded(reason=step))
+        current = stage_filter(step, params, ctx, seed)
         steps += [current, ctx.counter()]
         stages.append(Stage(step, ctx.out, steps_in=contexts[-1].out, step_name=current.name))
     steps.append(contexts[-1].writer())
@@ -220,17 +224,13 @@ def chat_encoder(tokenizer: TokenizerConfig, sft: SftConfig):
         raise ConfigError(f"sft: {error}") from None
 
 
-def sft_tokenize_stage(
-    inputs: list[str], ctx: StageContext, tokenizer: TokenizerConfig, sft: SftConfig, encoder=None
-) -> Stage:
-    """Instruction examples into Megatron shards with loss masks (chat template and loss policy from `sft`, or
-    the `chat_encoder` already built from them); what cannot be encoded goes to `excluded/` with its reason."""
+def sft_tokenize_stage(inputs: list[str], ctx: StageContext, encoder, max_tokens: int) -> Stage:
+    """Instruction examples into Megatron shards with loss masks, by the `chat_encoder` of the run's tokenizer and
+    `sft` settings; what cannot be encoded goes to `excluded/` with its reason."""
     from medcorpus.tokenize.sft_step import SftShardTokenizer
 
     steps: list[PipelineStep] = [ctx.reader(folder) for folder in inputs]
-    encoder = encoder or chat_encoder(tokenizer, sft)
-    excluded = ctx.excluded()
-    steps.append(SftShardTokenizer(ctx.out, max_tokens=sft.max_tokens, exclusion_writer=excluded, encoder=encoder))
+    steps.append(SftShardTokenizer(ctx.out, max_tokens=max_tokens, exclusion_writer=ctx.excluded(), encoder=encoder))
     return Stage("tokenize", ctx.out, [(steps, ctx.tasks)], kind="shards")
 
 

@@ -34,13 +34,16 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
 from medcorpus.tokenize.tokenizer import Tokenizer
 
-TEMPLATES = ("llama-2", "llama-3", "chatml", "tokenizer")
-LOSSES = ("answers", "assistant")
+Template = Literal["llama-2", "llama-3", "chatml", "tokenizer"]  # tokenizer: its tokenizer_config.json's own
+Loss = Literal["answers", "assistant"]  # the last assistant turn only, or every assistant turn
+TEMPLATES: tuple[str, ...] = get_args(Template)
+LOSSES: tuple[str, ...] = get_args(Loss)
 ROLES = ("system", "user", "assistant")
 MARKERS = {
     "llama-2": ("<s>", "</s>"),
