@@ -39,12 +39,19 @@ def join_turns(turns: list[dict]) -> str:
     return TURN_SEPARATOR.join(turn["content"] for turn in turns if turn["content"])
 
 
+def lacks(turns: list[dict]) -> tuple[bool, bool]:
+    """(no prompt, no answer) of an example's turns: no user turn with content; the last turn not a non-empty
+    assistant answer."""
+    no_prompt = not any(turn["role"] == "user" and turn["content"] for turn in turns)
+    return no_prompt, turns[-1]["role"] != "assistant" or not turns[-1]["content"]
+
+
 def prompt_of(document: Document) -> str:
     """What an instruction example asks (its user turns joined by blank lines); the text for any other."""
     turns = turns_of(document)
     if turns is None:
         return document.text
-    return "\n\n".join(turn["content"] for turn in turns if turn["role"] == "user" and turn["content"])
+    return TURN_SEPARATOR.join(turn["content"] for turn in turns if turn["role"] == "user" and turn["content"])
 
 
 def map_turns(document: Document, change) -> Document:

@@ -19,7 +19,8 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from medcorpus.io.writers import AtomicJsonlWriter, AtomicParquetWriter
 
 FORMATS = ("parquet", "jsonl")
-_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+# as json.dumps(sort_keys=True, separators=(",", ":"), default=str) writes them; datetimes through `default`
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 SUFFIX = {"parquet": ".parquet", "jsonl": ".jsonl.gz"}
 DOCUMENTS = "${source}/${rank}"  # an output file name: one file per source and task
 
@@ -48,8 +49,8 @@ class _Rows:
             metadata = metadata | {"filter_reason": self.reason}
         if self.as_json:
             encoded = orjson.dumps(metadata, default=str, option=_JSON_OPTIONS)
-            if b"null" in encoded:  # orjson writes NaN and Infinity as null: json keeps them (rare: None or NaN)
-                metadata = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str)
+            if b"null" in encoded:  # orjson writes NaN and Infinity as null, json keeps them: the same layout
+                metadata = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
             else:
                 metadata = encoded.decode()
         return {"id": document.id, "text": document.text, "metadata": metadata}

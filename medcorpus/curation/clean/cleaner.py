@@ -12,7 +12,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
 from medcorpus.curation.clean.mojibake import fix_mojibake
-from medcorpus.documents import map_turns, prompt_of, turns_of
+from medcorpus.documents import lacks, map_turns, turns_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
@@ -127,7 +127,7 @@ class TextCleaner(BaseFilter):
                 self.stat_update(f"changed_{rule}")
         finally:
             self._changed = None
-        answers = [turn["content"] for turn in turns if turn["role"] == "assistant"]
-        if not answers or not answers[-1]:
+        no_prompt, no_answer = lacks(turns)
+        if no_answer:
             return False, "empty_answer_after_cleaning"
-        return (True, None) if prompt_of(doc) else (False, "empty_prompt_after_cleaning")
+        return (False, "empty_prompt_after_cleaning") if no_prompt else (True, None)

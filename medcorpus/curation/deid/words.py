@@ -116,6 +116,9 @@ def one_edit(word: str) -> set[str]:
 _SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
 
 
+CACHE_LIMIT = 1 << 20  # spellings whose flags (or features) a process keeps before starting afresh
+
+
 class WordFlags:
     """Flags of a token (lower-cased, possessive and contraction removed), inflected forms falling back to stems."""
 
@@ -126,6 +129,8 @@ class WordFlags:
     def __call__(self, token: str) -> int:
         value = self.cache.get(token)
         if value is None:
+            if len(self.cache) >= CACHE_LIMIT:  # bounded memory on a corpus of millions of notes
+                self.cache.clear()
             value = self.cache[token] = self._lookup(token)
         return value
 

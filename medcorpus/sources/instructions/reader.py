@@ -5,7 +5,7 @@ from __future__ import annotations
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from medcorpus.documents import CATEGORIES, join_turns, make_document
+from medcorpus.documents import CATEGORIES, join_turns, lacks, make_document
 from medcorpus.sources.general import GeneralReader
 from medcorpus.sources.instructions.layouts import BadRecord, layout_of, read_record
 from medcorpus.sources.instructions.truncation import truncated
@@ -86,10 +86,9 @@ class InstructionReader(GeneralReader):
 
     def _problem(self, turns: list[dict]) -> str | None:
         """Why these turns make no example (the reject reason), or None."""
-        if not any(turn["role"] == "user" and turn["content"] for turn in turns):
-            return "no_prompt"
-        if turns[-1]["role"] != "assistant" or not turns[-1]["content"]:
-            return "no_answer"
+        no_prompt, no_answer = lacks(turns)
+        if no_prompt or no_answer:
+            return "no_prompt" if no_prompt else "no_answer"
         if self.check_truncation and any(turn["role"] == "assistant" and truncated(turn["content"]) for turn in turns):
             return "truncated_answer"
         return None
