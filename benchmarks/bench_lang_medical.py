@@ -32,16 +32,17 @@ def documents(data: Path) -> list:
     return pubmed + pmc + guidelines
 
 
-def label(backend: str, texts: list[str]) -> tuple[list[tuple[str, float]], list[bool], float]:
+def label(backend: str, docs: list) -> tuple[list[tuple[str, float]], list[bool], float]:
+    """Each document's (language, score) and the stage's keep decision (`filter_batch`), and the CPU seconds."""
     from medcorpus.curation.language.filter import LanguageFilter
 
     started = time.process_time()
     step = LanguageFilter(backend=backend, seed=1234)
-    found = []
-    for start in range(0, len(texts), 256):
-        found += step.detect_many(texts[start : start + 256])
+    keep = []
+    for start in range(0, len(docs), 256):
+        keep += [v if isinstance(v, bool) else v[0] for v in step.filter_batch(docs[start : start + 256])]
     seconds = time.process_time() - started
-    keep = [lang == "und" or (lang in step.languages and score >= step.min_score) for lang, score in found]
+    found = [(doc.metadata["language"], doc.metadata["language_score"]) for doc in docs]
     return found, keep, seconds
 
 
@@ -53,7 +54,7 @@ def main() -> None:
     docs = documents(args.data)
     texts = [d.text for d in docs]
     megabytes = sum(len(t[:2000].encode()) for t in texts) / 1e6
-    results = {backend: label(backend, texts) for backend in ("langdetect", "fasttext")}
+    results = {backend: label(backend, docs) for backend in ("langdetect", "fasttext")}
     (ld, ld_keep, _), (ft, ft_keep, _) = results["langdetect"], results["fasttext"]
     by_source: dict[str, list[int]] = {}
     for i, doc in enumerate(docs):

@@ -204,7 +204,7 @@ def general_download(preset, repo, patterns, output, revision, text_key, max_tok
             chosen.include,
             revision=chosen.revision,
             text_key=chosen.text_key,
-            max_tokens=None if dry_run else max_tokens,
+            max_tokens=max_tokens,
             dry_run=dry_run,
             **options,
         )

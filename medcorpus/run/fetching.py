@@ -62,7 +62,8 @@ class Outcome:
 def public(url: str) -> str:
     """`url` without any user:password part (never printed)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname or "")) if parts.username or parts.password else url
+    hidden = parts.username or parts.password
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if hidden else url
 
 
 def describe(action: Action) -> str:
@@ -97,7 +98,7 @@ def perform(action: Action, dry_run: bool, tally: Tally) -> None:
                 endpoint=action.endpoint,
                 text_key=action.text_key,
                 max_files=action.max_files,
-                max_tokens=None if dry_run else action.max_tokens,
+                max_tokens=action.max_tokens,
                 dry_run=dry_run,
             )
             tally.add_files(report.files)

@@ -152,3 +152,10 @@ def test_only_names_a_source(tmp_path):
     raw = config(tmp_path, {"p": {"type": "pubmed", "inputs": [str(tmp_path)]}})
     with pytest.raises(ConfigError, match="--only q: no such source"):
         plan(validate(raw, check_inputs=False), ["q"])
+
+
+def test_printed_urls_hide_credentials_but_keep_the_port():
+    from medcorpus.run.fetching import public
+
+    assert public("http://u:secret@mirror.local:8080/pub/") == "http://mirror.local:8080/pub/"
+    assert public("https://ftp.ncbi.nlm.nih.gov/pubmed/") == "https://ftp.ncbi.nlm.nih.gov/pubmed/"

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from support.helpers import read_all
 
-from medcorpus.sources.instructions import InstructionReader, truncated, turns_of
+from medcorpus.sources.instructions import InstructionReader, record_turns, truncated
 
 # Written here; no example comes from a published set.
 OPTIONS = {"A": "Aspirin", "B": "Metformin", "C": "Insulin glargine", "D": "Sitagliptin"}
@@ -30,19 +30,19 @@ def answers(reader: InstructionReader) -> tuple[list[str], list[str]]:
 
 def test_question_answer_and_prompt_completion():
     qa = {"context": "Serum potassium was 6.1 mmol/L.", "question": "Is this hyperkalaemia?", "answer": "Yes"}
-    assert turns_of(qa) == [
+    assert record_turns(qa) == [
         {"role": "user", "content": "Serum potassium was 6.1 mmol/L.\n\nIs this hyperkalaemia?"},
         {"role": "assistant", "content": "Yes"},
     ]
     listed = {"context": ["First.", " Second. "], "question": "Q?", "answer": 7}
-    assert turns_of(listed)[0]["content"] == "First.\n\nSecond.\n\nQ?" and turns_of(listed)[1]["content"] == "7"
+    assert record_turns(listed)[0]["content"] == "First.\n\nSecond.\n\nQ?" and record_turns(listed)[1]["content"] == "7"
     legacy = {"prompt": "Define bradycardia.\n\n###\n\n", "completion": " A heart rate below 60 per minute. END"}
-    assert turns_of(legacy) == [
+    assert record_turns(legacy) == [
         {"role": "user", "content": "Define bradycardia."},
         {"role": "assistant", "content": "A heart rate below 60 per minute."},
     ]
     arrow = {"prompt": "Define tachycardia ->", "completion": " A fast heart rate.\n###"}
-    assert [turn["content"] for turn in turns_of(arrow)] == ["Define tachycardia", "A fast heart rate."]
+    assert [turn["content"] for turn in record_turns(arrow)] == ["Define tachycardia", "A fast heart rate."]
 
 
 def test_medqa_as_published(tmp_path, shared_data):
@@ -71,7 +71,7 @@ def test_medqa_answer_by_text_or_letter_and_bad_answers(tmp_path):
     found, reasons = answers(InstructionReader([write_jsonl(tmp_path / "medqa.jsonl", records)]))
     assert found == ["B. Metformin"] * 3
     assert reasons == ["bad_answer", "bad_answer", "no_answer"]
-    assert turns_of(records[0])[0]["content"] == PROMPT
+    assert record_turns(records[0])[0]["content"] == PROMPT
 
 
 @pytest.fixture
@@ -181,6 +181,6 @@ def test_pubmedqa_as_published_keyed_by_pmid(shared_data):
     ]
     assert {(d.metadata["layout"], d.metadata["task"]) for d in documents} == {("pubmedqa", "yes_no_maybe")}
     bad = {"QUESTION": "Does it work?", "CONTEXTS": ["It was tried."], "final_decision": "perhaps"}
-    assert turns_of({"QUESTION": "Q?", "CONTEXTS": "C.", "final_decision": "no"})[1]["content"] == "Answer: no"
+    assert record_turns({"QUESTION": "Q?", "CONTEXTS": "C.", "final_decision": "no"})[1]["content"] == "Answer: no"
     with pytest.raises(ValueError, match="bad_answer"):
-        turns_of(bad)
+        record_turns(bad)

@@ -17,8 +17,8 @@ answer (`no_answer`), and, unless `check_truncation` is false, with an assistant
 mid-sentence (`truncated_answer`, see `truncation`).
 """
 
-from medcorpus.sources.instructions.layouts import LAYOUTS, BadRecord, turns_of
+from medcorpus.sources.instructions.layouts import LAYOUTS, BadRecord, record_turns
 from medcorpus.sources.instructions.reader import InstructionReader
 from medcorpus.sources.instructions.truncation import truncated
 
-__all__ = ["LAYOUTS", "BadRecord", "InstructionReader", "truncated", "turns_of"]
+__all__ = ["LAYOUTS", "BadRecord", "InstructionReader", "record_turns", "truncated"]

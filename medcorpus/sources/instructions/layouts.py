@@ -144,6 +144,7 @@ class Layout(NamedTuple):
     applies: Callable[[dict], bool]
     read: Callable[..., list[dict]]
     task: str | None = None  # the task of its examples when a record names none
+    counts_options: bool = False  # `read` takes `cop_base`: what the record's answer index counts from
 
 
 def _has(record: dict, key: str, kind: type | tuple[type, ...]) -> bool:
@@ -154,7 +155,7 @@ LAYOUTS = (
     Layout("alpaca", lambda r: _has(r, "instruction", str) and "output" in r, alpaca),
     Layout("sharegpt", lambda r: _has(r, "conversations", list) and bool(r["conversations"]), sharegpt),
     Layout("chat", lambda r: _has(r, "messages", list) and bool(r["messages"]), chat),
-    Layout("medmcqa", lambda r: "question" in r and "opa" in r, medmcqa, "multiple_choice"),
+    Layout("medmcqa", lambda r: "question" in r and "opa" in r, medmcqa, "multiple_choice", counts_options=True),
     Layout("medqa", lambda r: "question" in r and _has(r, "options", (dict, list)), medqa, "multiple_choice"),
     Layout("pubmedqa", lambda r: "QUESTION" in r and "final_decision" in r, pubmedqa, "yes_no_maybe"),
     Layout("question_answer", lambda r: "question" in r and "answer" in r, question_answer),
@@ -173,10 +174,10 @@ def read_record(record: dict, cop_base: int = 1) -> tuple[Layout, list[dict]] | 
     layout = layout_of(record)
     if layout is None:
         return None
-    return layout, (layout.read(record, cop_base) if layout.read is medmcqa else layout.read(record))
+    return layout, (layout.read(record, cop_base) if layout.counts_options else layout.read(record))
 
 
-def turns_of(record: dict, cop_base: int = 1) -> list[dict] | None:
+def record_turns(record: dict, cop_base: int = 1) -> list[dict] | None:
     """The record's turns, or None when it is in no known layout; raises `BadRecord` for a malformed one."""
     found = read_record(record, cop_base)
     return None if found is None else found[1]

@@ -47,10 +47,10 @@ class InstructionReader(GeneralReader):
         """As `GeneralReader`'s, and a JSON object of records keyed by id (PubMedQA's `ori_pqal.json`: PMID ->
         record) gives each record, its key as its `id`."""
         for number, record in super()._records(path):
-            if isinstance(record, dict) and record and layout_of(record) is None:
-                if all(isinstance(value, dict) for value in record.values()):
-                    yield from ((key, {"id": key} | value) for key, value in record.items())
-                    continue
+            keyed = isinstance(record, dict) and record and all(isinstance(value, dict) for value in record.values())
+            if keyed and layout_of(record) is None:  # records are dicts of strings: the all() stops at once
+                yield from ((key, {"id": key} | value) for key, value in record.items())
+                continue
             yield number, record
 
     def _document(self, record: object, path: str, line_id: str) -> Document | None:
