@@ -10,7 +10,7 @@ process. Reported per scale:
 - CPU seconds: user + system time of that process and every process it started and waited for (`wait4`);
 - MB of text per CPU-second: UTF-8 bytes (10^6 per MB) of the documents the sources stage wrote;
 - wall time, and peak RSS: the largest single process (`ru_maxrss`, what the kernel keeps for a waited-for
-  process tree) and, when psutil is installed, the whole tree's RSS summed (sampled every 0.2 s; forked
+  process tree) and the whole tree's RSS summed from /proc (sampled every 0.2 s; forked
   workers share pages, so the sum overstates what the tree really holds);
 - task-seconds per stage: each task's time from its "Launching pipeline" to its "Processing done" log line,
   summed over the stage's tasks (all its pipelines); `timed` is the part datatrove's step timers saw,
@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-from benchutil import DEFAULT_DATA
+from benchutil import DEFAULT_DATA, tree_rss_kb
 from scale_corpus import build_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -56,25 +56,9 @@ def scale_config(inputs: list[Path], output: Path, benchmarks: Path) -> dict:
 
 
 def _tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
-    """Keep in `peak[0]` the largest RSS summed over process `pid` and its descendants, until `stop`."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-    except psutil.Error:
-        return
+    """Keep in `peak[0]` the largest RSS (bytes) summed over process `pid` and its descendants, until `stop`."""
     while not stop.wait(0.2):
-        try:
-            processes = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            continue
-        total = 0
-        for process in processes:
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                pass
-        peak[0] = max(peak[0], total)
+        peak[0] = max(peak[0], tree_rss_kb(pid) * 1024)
 
 
 def measure(command: list[str], log: Path) -> dict:
@@ -83,26 +67,20 @@ def measure(command: list[str], log: Path) -> dict:
     started = time.perf_counter()
     with open(log, "wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
-    stop, peak, sampler = threading.Event(), [0], None
-    try:
-        import psutil  # noqa: F401 - optional: the tree's RSS is reported only with it
-
-        sampler = threading.Thread(target=_tree_rss, args=(process.pid, stop, peak), daemon=True)
-        sampler.start()
-    except ImportError:
-        pass
+    stop, peak = threading.Event(), [0]
+    sampler = threading.Thread(target=_tree_rss, args=(process.pid, stop, peak), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
     stop.set()
-    if sampler is not None:
-        sampler.join()
+    sampler.join()
     return {
         "returncode": process.returncode,
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
-        "peak_tree_rss_mb": peak[0] / 2**20 if sampler is not None else None,
+        "peak_tree_rss_mb": peak[0] / 2**20,
     }
 
 

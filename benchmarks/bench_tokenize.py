@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import DEFAULT_DATA  # noqa: E402
+from benchutil import DEFAULT_DATA, process_tree, rss_kb  # noqa: E402
 from datatrove.data import Document  # noqa: E402
 
 from medcorpus.sources.pubmed.reader import PubMedReader  # noqa: E402
@@ -47,39 +47,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            return next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def _tree(root: int) -> list[int]:
-    """`root` and all its descendants, from /proc."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            parents.setdefault(parent, []).append(int(entry))
-    found, queue = [], [root]
-    while queue:
-        pid = queue.pop()
-        found.append(pid)
-        queue.extend(parents.get(pid, []))
-    return found
-
-
 def _sample_rss(stop: threading.Event, peaks: dict[int, int]) -> None:
     """Every 100 ms, the resident set of this process and each descendant (ru_maxrss survives exec, so it
     would report the spawning parent's memory)."""
     while not stop.wait(0.1):
-        for pid in _tree(os.getpid()):
-            peaks[pid] = max(peaks.get(pid, 0), _rss_kb(pid))
+        for pid in process_tree(os.getpid()):
+            peaks[pid] = max(peaks.get(pid, 0), rss_kb(pid))
 
 
 def _measured(function, args: tuple, queue) -> None:
@@ -91,7 +64,7 @@ def _measured(function, args: tuple, queue) -> None:
     result = function(*args)
     stop.set()
     sampler.join()
-    result["peak_rss_mb"] = max(peaks.values(), default=_rss_kb(os.getpid())) / 1024
+    result["peak_rss_mb"] = max(peaks.values(), default=rss_kb(os.getpid())) / 1024
     queue.put(result)
 
 

@@ -37,3 +37,36 @@ def in_child(function, *args, quiet: bool = False) -> dict:
     result = queue.get()
     process.join()
     return result
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set of process `pid` in kB (0 when it is gone), from /proc."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(parent, []).append(int(entry))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(parents.get(pid, []))
+    return found
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident set of process `root` and all its descendants, summed, in kB."""
+    return sum(rss_kb(pid) for pid in process_tree(root))

@@ -75,9 +75,8 @@ def tokenize(
         fail(f"--{'-'.join(str(part) for part in first['loc']).replace('_', '-')}: {first['msg']}")
     except (ValueError, FileNotFoundError) as error:
         fail(str(error))
-    files = [encoder.tokenizer.path, *encoder.files]
+    identity, files = encoder.provenance()
     config = {"tokenizer": settings.model_dump(), "sft": options.model_dump()}
-    identity = encoder.tokenizer.identity() | {"chat": encoder.identity()}
     run_single(stage, files, config, 0, identity, workers)
     click.echo(f"SFT shards written to {output}")
 

@@ -34,11 +34,16 @@ def read_sidecar(reader: ShardReader, columns: list[str] | None = None):
     return table
 
 
-def source_totals(folders: list[str]) -> dict[str, tuple[str, int]]:
-    """(category, tokens) per source of the tokenized `folders`, from two sidecar columns and the indexes."""
+def open_shards(folders: list[str]) -> list[ShardReader]:
+    """A reader of every shard under `folders`, in order."""
+    return [ShardReader(prefix) for folder in folders for prefix in list_shards(folder)]
+
+
+def source_totals(folders: list[str], readers: list[ShardReader] | None = None) -> dict[str, tuple[str, int]]:
+    """(category, tokens) per source of the tokenized `folders` (or of their already open `readers`), from two
+    sidecar columns and the indexes."""
     totals: dict[str, tuple[str, int]] = {}
-    for prefix in (prefix for folder in folders for prefix in list_shards(folder)):
-        reader = ShardReader(prefix)
+    for reader in open_shards(folders) if readers is None else readers:
         table = read_sidecar(reader, ["source", "category"])
         for source, category, tokens in zip(
             table.column("source").to_pylist(), table.column("category").to_pylist(), reader.lengths.tolist()
@@ -56,7 +61,7 @@ def load_stocks(folders: list[str]) -> tuple[list[ShardReader], dict[str, Source
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    readers = [ShardReader(prefix) for folder in folders for prefix in list_shards(folder)]
+    readers = open_shards(folders)
     names: dict[tuple[str, str], int] = {}  # (source, category) -> code
     ids, codes, flags, shards, positions = [], [], [], [], []
     unflagged: set[str] = set()

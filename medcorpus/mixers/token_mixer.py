@@ -27,9 +27,9 @@ from datatrove.pipeline.base import PipelineStep
 from medcorpus.mixers.mix_report import build_report
 from medcorpus.mixers.plan import MixPlan, SourceStock, plan_for, plan_totals, select_documents, source_rng
 from medcorpus.mixers.selection import SPLITS, split_by_document, write_json, write_selection
-from medcorpus.mixers.stocks import load_stocks, source_totals
+from medcorpus.mixers.stocks import load_stocks, open_shards, source_totals
 from medcorpus.run.config import ConfigError
-from medcorpus.tokenize.shard_reader import ShardReader, list_shards
+from medcorpus.tokenize.shard_reader import ShardReader
 from medcorpus.tokenize.shards import ShardWriter
 
 REPORT = "mix_report.json"
@@ -81,8 +81,9 @@ def check_masks(readers: list[ShardReader]) -> bool:
 def check_feasible(inputs: list[str], mix: dict) -> MixPlan:
     """The mix plan over the tokenized folders `inputs`, from per-source totals only (no ids loaded);
     raises InfeasibleMix (or ConfigError for inputs with and without loss masks) before anything is written."""
-    check_masks([ShardReader(prefix) for folder in inputs for prefix in list_shards(folder)])
-    return plan_totals(source_totals(inputs), mix)
+    readers = open_shards(inputs)
+    check_masks(readers)
+    return plan_totals(source_totals(inputs, readers), mix)
 
 
 class TokenMixer(PipelineStep):

@@ -78,12 +78,12 @@ def plan_run(config: RunConfig, encoder=None) -> list[Stage]:
             stages.append(curation_stage(step, params, [stages[-1].output], context(step), config.seed))
     if config.sft is None:
         tokenizer = config.tokenizer.load()
-        identity = tokenizer.identity()
+        identity, tokenizer_files = tokenizer.identity(), [tokenizer.path]
         stages.append(tokenize_stage([stages[-1].output], context("tokenize"), config.tokenizer))
     else:
         encoder = encoder or chat_encoder(config.tokenizer, config.sft)
         tokenizer = encoder.tokenizer
-        identity = tokenizer.identity() | {"chat": encoder.identity()}
+        identity, tokenizer_files = encoder.provenance()
         tokenizing = context("tokenize")
         stages.append(sft_tokenize_stage([stages[-1].output], tokenizing, encoder, config.sft.max_tokens))
     stages.append(
@@ -96,9 +96,7 @@ def plan_run(config: RunConfig, encoder=None) -> list[Stage]:
         from medcorpus.curation.deid.learned.model import MODEL_FILE
 
         inputs.append(str(MODEL_FILE))  # the classifier's identity: its path and sha256
-    inputs.append(tokenizer.path)
-    if config.sft is not None:
-        inputs += encoder.files  # the tokenizer_config.json whose chat_template the `tokenizer` template renders
+    inputs += tokenizer_files
     stages.append(manifest_stage(str(root), stages, config.model_dump(), config.seed, inputs, identity, started))
     return stages
 

@@ -186,6 +186,11 @@ class ChatEncoder:
         """Files the encoding depends on besides the tokenizer (the tokenizer_config.json of `tokenizer`)."""
         return [self.jinja.path] if self.jinja is not None else []
 
+    def provenance(self) -> tuple[dict, list[str]]:
+        """The manifest's `tokenizer` entry (the tokenizer's identity with this encoder's as `chat`) and the input
+        files the shards depend on (the tokenizer file, the tokenizer_config.json of `tokenizer`)."""
+        return self.tokenizer.identity() | {"chat": self.identity()}, [self.tokenizer.path, *self.files]
+
     def encode(self, turns: list[dict]) -> tuple[list[int], list[int]]:
         """Token ids and loss mask (1 = trained) of one example's turns."""
         text, trained = self.render(turns)

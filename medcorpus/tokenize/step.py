@@ -48,7 +48,6 @@ class ShardStep(PipelineStep):
         output_folder: str,
         tokenizer: Tokenizer,
         batch_size: int = 256,
-        threads: int = 1,
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__()
@@ -59,7 +58,6 @@ class ShardStep(PipelineStep):
         self.output_folder = local_path(str(output_folder))
         self.tokenizer = tokenizer
         self.batch_size = batch_size
-        self.threads = threads
         self.exclusion_writer = exclusion_writer
         self._excluded: DiskWriter | None = None
         self._rank = 0
@@ -177,7 +175,8 @@ class ShardTokenizer(ShardStep):
     ):
         if not isinstance(tokenizer, Tokenizer):
             tokenizer = load_tokenizer(tokenizer, add_bos, add_eos, eod_id=eod_id, eod_token=eod_token)
-        super().__init__(output_folder, tokenizer, batch_size, threads, exclusion_writer)
+        super().__init__(output_folder, tokenizer, batch_size, exclusion_writer)
+        self.threads = threads
 
     def _encode(self, batch: list[Document]) -> list[Encoded | str]:
         """Token ids per document, or the error name for one the tokenizer refuses (the rest survives)."""

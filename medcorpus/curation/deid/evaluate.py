@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medcorpus.curation.deid.learned.model import DEFAULT_THRESHOLD
+
 _RECORD = re.compile(r"START_OF_RECORD=(\d+)\|\|\|\|(\d+)\|\|\|\|\n(.*?)\|\|\|\|END_OF_RECORD", re.S)
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 
@@ -178,7 +180,7 @@ def score(
     return result, found
 
 
-def finder(learned: bool = True, threshold: float = 0.5) -> Callable[[str], Spans]:
+def finder(learned: bool = True, threshold: float = DEFAULT_THRESHOLD) -> Callable[[str], Spans]:
     """The `Deidentifier`'s PHI span finder (rules and, with `learned`, the shipped classifier), warmed up
     (word lists and the model load on first use, outside the timing)."""
     from medcorpus.curation.deid.deidentifier import Deidentifier
@@ -273,7 +275,7 @@ def cross_validate(
     notes, gold = load_gold(folder)
     patients = assign_folds(count_notes(p for p, _ in notes if p not in excluded), k, seed)
     keys = [key for key in notes if key[0] in patients]
-    build = build or builder(0.5)
+    build = build or builder(DEFAULT_THRESHOLD)
     results = []
     for fold in range(k):
         train = [key for key in keys if patients[key[0]] != fold]
