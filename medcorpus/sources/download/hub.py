@@ -43,10 +43,8 @@ from medcorpus.sources.download.mirror import (
     Expected,
     FetchError,
     FileResult,
-    Ledger,
     MirrorError,
     MirrorReport,
-    planned,
     select,
 )
 from medcorpus.sources.download.remote_files import LEDGER_NAME
@@ -177,12 +175,9 @@ def download(
     if not patterns:
         raise ValueError("no file patterns given")
     dest, endpoint = Path(dest), endpoint_url(endpoint)
-    if dest.exists() and not dest.is_dir():
-        raise MirrorError(f"destination {dest} exists and is not a folder")
     base = f"{endpoint}/datasets/{repo}/resolve/{quote(revision, safe='')}/"
-    job = Downloader(base, dest, retries, backoff, timeout, session, sleep, auth_headers())
     report = HubReport(base, str(dest))
-    try:
+    with Downloader(base, dest, retries, backoff, timeout, session, sleep, auth_headers()) as job:
         try:
             listed = {f.path: f for f in list_files(job, endpoint, repo, revision, list_root(patterns))}
         except FetchError as error:
@@ -194,12 +189,9 @@ def download(
             FileResult(name, "failed", reason=f"{why} in the listing; not written") for name, why in unsafe.items()
         ]
         if dry_run:
-            ledger = Ledger(dest) if dest.is_dir() else None
-            report.files += [planned(name, listed[name].expected().verified, ledger) for name in names]
+            report.files += job.plan(names, lambda name: listed[name].expected().verified)
         else:
             _fetch_all(job, names, listed, report, workers, text_key, max_tokens)
-    finally:
-        job.close()
     report.files.sort(key=lambda result: result.name)
     return report
 
@@ -214,18 +206,18 @@ def _fetch_all(
     max_tokens: int | None,
 ) -> None:
     """Fetch `names` into `job.dest`, all at once (`workers` at a time) or, under a token budget, in order."""
-    try:
-        job.dest.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise MirrorError(f"cannot create destination {job.dest}: {error}") from error
-    job.ledger = Ledger(job.dest)
+    job.open_ledger()
+
+    def expect(name: str) -> Expected:
+        return listed[name].expected()
+
     if max_tokens is None:
-        report.files += job.run(names, lambda name: listed[name].expected, workers)
+        report.files += job.run(names, expect, workers)
         return
     for name in names:
         if report.tokens >= max_tokens:
             break
-        result = job.process(name, listed[name].expected)
+        result = job.process(name, expect)
         report.files.append(result)
         if result.status == "failed":
             return  # the files after it depend on its count

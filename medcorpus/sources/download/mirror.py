@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
@@ -152,8 +151,29 @@ class Downloader:
         self.base_url, self.dest, self.retries, self.backoff = base_url, dest, retries, backoff
         self.timeout, self.shared, self.sleep, self.headers = timeout, session, sleep, dict(headers or {})
         self.local, self.lock, self.sessions = threading.local(), threading.Lock(), []
+        if dest.exists() and not dest.is_dir():
+            raise MirrorError(f"destination {dest} exists and is not a folder")
         self.ledger: Ledger | None = None
         self.stop = threading.Event()
+
+    def __enter__(self) -> Downloader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open_ledger(self) -> None:
+        """Create `dest` and read its ledger, before the first download."""
+        try:
+            self.dest.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise MirrorError(f"cannot create destination {self.dest}: {error}") from error
+        self.ledger = Ledger(self.dest)
+
+    def plan(self, names: list[str], verified_of: Callable[[str], str]) -> list[FileResult]:
+        """A dry run's results: how each file would be checked and whether the ledger holds it (nothing written)."""
+        ledger = Ledger(self.dest) if self.dest.is_dir() else None
+        return [planned(name, verified_of(name), ledger) for name in names]
 
     def session(self) -> requests.Session:
         if self.shared is not None:
@@ -207,10 +227,10 @@ class Downloader:
             return None
         return _number(response.headers.get("Content-Length")) if response.status_code == 200 else None
 
-    def process(self, name: str, expect: Callable[[], Expected]) -> FileResult:
-        """Skip, verify in place, or download one file, checked against `expect()`; never raises."""
+    def process(self, name: str, expect: Callable[[str], Expected]) -> FileResult:
+        """Skip, verify in place, or download one file, checked against `expect(name)`; never raises."""
         try:
-            expected = expect()
+            expected = expect(name)
             url, target = self.base_url + quote(name), self.dest / name
             return self._check_local(name, url, target, expected) or self._download(name, url, target, expected)
         except FetchError as error:
@@ -220,11 +240,11 @@ class Downloader:
             logger.error(f"{name}: local file error: {error}")
             return FileResult(name, "failed", reason=f"local file error: {error}")
 
-    def run(self, names: list[str], expect: Callable[[str], Callable[[], Expected]], workers: int) -> list[FileResult]:
+    def run(self, names: list[str], expect: Callable[[str], Expected], workers: int) -> list[FileResult]:
         """`process` each name with at most `workers` at once; results in the order of `names`."""
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medcorpus-download") as pool:
             try:
-                return list(pool.map(lambda name: self.process(name, expect(name)), names))
+                return list(pool.map(lambda name: self.process(name, expect), names))
             except BaseException:  # Ctrl-C: stop the transfers under way, keep their .part files
                 self.stop.set()
                 pool.shutdown(cancel_futures=True)
@@ -355,10 +375,7 @@ def mirror(
     """
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     dest = Path(dest)
-    if dest.exists() and not dest.is_dir():
-        raise MirrorError(f"destination {dest} exists and is not a folder")
-    job = Downloader(base_url, dest, retries, backoff, timeout, session, sleep)
-    try:
+    with Downloader(base_url, dest, retries, backoff, timeout, session, sleep) as job:
         try:
             listed = set(parse_listing(job.retrying(base_url, lambda: job.get_text(base_url)), base_url))
         except FetchError as error:
@@ -367,25 +384,14 @@ def mirror(
         names = select((name for name in listed if name not in checksums), patterns, max_files)
         logger.info(f"{base_url}: {len(names)} of {len(listed)} listed files selected")
         if dry_run:
-            ledger = Ledger(dest) if dest.is_dir() else None
-            return MirrorReport(
-                base_url,
-                str(dest),
-                [planned(name, "md5" if name + ".md5" in listed else "size-only", ledger) for name in names],
-            )
-        try:
-            dest.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise MirrorError(f"cannot create destination {dest}: {error}") from error
-        job.ledger = Ledger(dest)
+            files = job.plan(names, lambda name: "md5" if name + ".md5" in listed else "size-only")
+            return MirrorReport(base_url, str(dest), files)
+        job.open_ledger()
 
-        def expect(name: str) -> Callable[[], Expected]:
-            return partial(job.published_md5 if name + ".md5" in listed else job.announced_size, name)
+        def expect(name: str) -> Expected:
+            return job.published_md5(name) if name + ".md5" in listed else job.announced_size(name)
 
-        results = job.run(names, expect, workers)
-    finally:
-        job.close()
-    return MirrorReport(base_url, str(dest), results)
+        return MirrorReport(base_url, str(dest), job.run(names, expect, workers))
 
 
 def planned(name: str, verified: str, ledger: Ledger | None) -> FileResult:
