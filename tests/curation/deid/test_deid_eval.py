@@ -191,3 +191,16 @@ def test_cli_curve_is_out_of_fold_and_monotone():
     recalls = [row["recall"] for row in rows]
     assert recalls == sorted(recalls, reverse=True)  # a higher cut never finds more
     assert rows[0]["precision"] <= rows[-1]["precision"]
+
+
+def test_each_fold_model_is_trained_once_whatever_asks_for_it():
+    from medcorpus.curation.deid.evaluate import cross_validate
+    from medcorpus.curation.deid.learned import train
+
+    notes = PROJECT / "benchmarks" / "deid_notes"
+    before = len(train._FOLD_MODELS)
+    curve = dict(train.trade_off(notes, 2, 0, [0.3, 0.5]))
+    trained = len(train._FOLD_MODELS) - before
+    direct = cross_validate(notes, 2, 0, build=train.builder(0.5))
+    assert trained <= 2 and len(train._FOLD_MODELS) - before == trained  # no fold trained again
+    assert (direct.pooled.recall, direct.pooled.precision) == (curve[0.5].pooled.recall, curve[0.5].pooled.precision)

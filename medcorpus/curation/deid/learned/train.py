@@ -74,12 +74,23 @@ def predictor(classifier: WordClassifier, rules: bool) -> Predict:
     return lambda _key, text: detector.find(text)
 
 
+_FOLD_MODELS: dict[tuple, dict] = {}  # models trained on a set of notes (seed 0), kept for this process
+
+
+def fold_model(train_notes: dict, train_gold: dict) -> dict:
+    """The model trained (seed 0) on exactly these notes: trained once per process, whichever threshold, detector
+    or caller (`builder`, `trade_off`, the benchmark) asks for it again."""
+    key = tuple(sorted(train_notes))
+    if key not in _FOLD_MODELS:
+        _FOLD_MODELS[key] = train(train_notes, train_gold, sorted(train_notes), 0, {})
+    return _FOLD_MODELS[key]
+
+
 def builder(threshold: float, rules: bool = True) -> Build:
     """A `cross_validate` build: train on the training folds, predict with (or without) the rule detectors."""
 
     def build(train_notes, train_gold):
-        model = train(train_notes, train_gold, sorted(train_notes), 0, {})
-        return predictor(WordClassifier(model, threshold), rules)
+        return predictor(WordClassifier(fold_model(train_notes, train_gold), threshold), rules)
 
     return build
 
@@ -87,21 +98,8 @@ def builder(threshold: float, rules: bool = True) -> Build:
 def trade_off(
     folder: str | Path, k: int, seed: int, thresholds: list[float], rules: bool = True
 ) -> list[tuple[float, CrossValidation]]:
-    """Out-of-fold scores at each threshold; each fold's model is trained once and reused for every threshold."""
-    models: list[dict] = []
-
-    def build_at(threshold: float) -> Build:
-        calls = iter(range(k))
-
-        def build(train_notes, train_gold):
-            fold = next(calls)
-            if len(models) <= fold:
-                models.append(train(train_notes, train_gold, sorted(train_notes), 0, {}))
-            return predictor(WordClassifier(models[fold], threshold), rules)
-
-        return build
-
-    return [(t, cross_validate(folder, k, seed, build=build_at(t))) for t in thresholds]
+    """Out-of-fold scores at each threshold; each fold's model is trained once (`fold_model`) and reused."""
+    return [(t, cross_validate(folder, k, seed, build=builder(t, rules))) for t in thresholds]
 
 
 def build_shipped(folder: str | Path, out: str | Path = MODEL_FILE, seed: int = 0) -> dict:
