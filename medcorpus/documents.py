@@ -9,6 +9,8 @@ from datatrove.data import Document
 CATEGORIES = ("biomedical", "clinical", "general")
 REQUIRED_METADATA = ("source", "category", "license")
 TURN_SEPARATOR = "\n\n"  # between the turns of an instruction example in its text
+STAGE_TOKENS = "stage_tokens"  # metadata: a run's stage token count of the text (see run/counts.py)
+PREVIOUS_TEXT = "_previous_text"  # metadata, in memory only: the text a pending stage token count still needs
 
 
 def url_hash(url: str, length: int = 16) -> str:
@@ -26,6 +28,19 @@ def make_document(text: str, doc_id: str, source: str, category: str, license: s
     metadata = {"source": source, "category": category, "license": license}
     metadata.update({key: value for key, value in ids.items() if value is not None})
     return Document(text=text, id=doc_id, metadata=metadata)
+
+
+def replace_text(document: Document, text: str) -> None:
+    """Give a document a new text. Steps change text only through this: while the document's stage token count
+    is pending (`run/deferred.py`), the text it replaces is kept under `PREVIOUS_TEXT` for the next stage
+    counter (or exclusion writer) to count and remove; the document writers never write that key."""
+    if text == document.text:
+        return
+    metadata = document.metadata
+    entry = metadata.get(STAGE_TOKENS)
+    if isinstance(entry, list) and len(entry) == 3 and PREVIOUS_TEXT not in metadata:
+        metadata[PREVIOUS_TEXT] = document.text
+    document.text = text
 
 
 def turns_of(document: Document) -> list[dict] | None:
@@ -59,8 +74,8 @@ def map_turns(document: Document, change) -> Document:
     the text itself for any other document), so turns and text never disagree."""
     turns = turns_of(document)
     if turns is None:
-        document.text = change(document.text)
+        replace_text(document, change(document.text))
         return document
     document.metadata["turns"] = [turn | {"content": change(turn["content"])} for turn in turns]
-    document.text = join_turns(document.metadata["turns"])
+    replace_text(document, join_turns(document.metadata["turns"]))
     return document

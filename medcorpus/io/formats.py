@@ -16,6 +16,7 @@ from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from medcorpus.documents import PREVIOUS_TEXT
 from medcorpus.io.writers import AtomicJsonlWriter, AtomicParquetWriter
 
 FORMATS = ("parquet", "jsonl")
@@ -45,6 +46,8 @@ class _Rows:
 
     def __call__(self, writer: DiskWriter, document: Document) -> dict:
         metadata = document.metadata
+        if PREVIOUS_TEXT in metadata:  # a text kept in memory for a pending token count is never written
+            metadata = {key: value for key, value in metadata.items() if key != PREVIOUS_TEXT}
         if self.reason and "filter_reason" not in metadata:
             metadata = metadata | {"filter_reason": self.reason}
         if self.as_json:

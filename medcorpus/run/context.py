@@ -17,6 +17,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from medcorpus.io.formats import DOCUMENTS, make_reader, make_writer
 from medcorpus.run.config import TokenizerConfig
 from medcorpus.run.counts import StageCounter
+from medcorpus.run.deferred import ChangeSettler, Settlement, SettlingWriter
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class StageContext:
     fmt: str = "parquet"
     tasks: int = 1
     tokenizer: TokenizerConfig | None = None
+    settlement: Settlement | None = None  # token counts deferred to the tokenize stage (`deferred.py`)
 
     def path(self, *parts: str) -> str:
         """A path inside the stage's folder."""
@@ -41,15 +43,25 @@ class StageContext:
         return make_writer(folder or self.out, self.fmt, filename)
 
     def excluded(self, filename: str = DOCUMENTS, reason: str | None = None) -> DiskWriter:
-        """The writer of removed documents, into `excluded/`, with `reason` where a step gives none."""
-        return make_writer(self.path("excluded"), self.fmt, filename, reason)
+        """The writer of removed documents, into `excluded/`, with `reason` where a step gives none (settling
+        their deferred token counts first)."""
+        writer = make_writer(self.path("excluded"), self.fmt, filename, reason)
+        if self.settlement is None:
+            return writer
+        return SettlingWriter(writer, self.settlement, self.settlement.position(self.path("stats")))
 
     def counter(self, sub: str = "") -> StageCounter:
         """The stage counter, writing into `stats/` (or `stats/<sub>`)."""
         stats = self.path("stats", sub) if sub else self.path("stats")
         if self.tokenizer is None:
             return StageCounter(stats)
-        return StageCounter(stats, self.tokenizer.name, self.tokenizer.add_bos, self.tokenizer.add_eos)
+        tokenizer = self.tokenizer
+        return StageCounter(stats, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos, self.settlement)
+
+    def settler(self) -> list[PipelineStep]:
+        """What a stage puts before writing its documents to a work folder ahead of its counter: the settling of
+        texts changed so far (`deferred.py`), when counts are deferred."""
+        return [] if self.settlement is None else [ChangeSettler(self.settlement, self.path("stats"))]
 
     def tail(self, filename: str = DOCUMENTS, sub: str = "") -> list[PipelineStep]:
         """What ends every pipeline that outputs documents: the counter, then the writer."""

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.batching import batched
 
+from medcorpus.documents import PREVIOUS_TEXT
+from medcorpus.documents import STAGE_TOKENS as TOKENS_KEY
 from medcorpus.io.atomic import atomic_write_text
 from medcorpus.io.formats import detect_format
+from medcorpus.run.deferred import Credits, Settlement, settle_changed
 
-TOKENS_KEY = "stage_tokens"  # metadata: [hash of the text (seeded by the tokenizer), its token count]
 BATCH = 256
 
 
@@ -24,29 +27,51 @@ class StageCounter(PipelineStep):
     with it (`metadata["stage_tokens"]`: a 64-bit hash of its text, seeded by the tokenizer file and
     policy, and the count), so a later stage tokenizes only the documents whose text changed since:
     exact counts at every stage, for about one tokenization of the corpus instead of one per stage.
+    With a `settlement` (config runs that end with a tokenize stage) the counts are deferred to that stage
+    instead (`deferred.py`): this counter tokenizes only the texts a step changed since the last counter.
     """
 
     type = "📊 - STATS"
     name = "stage counter"
 
-    def __init__(self, stats_dir: str, tokenizer: str | None = None, add_bos: bool = True, add_eos: bool = True):
+    def __init__(
+        self,
+        stats_dir: str,
+        tokenizer: str | None = None,
+        add_bos: bool = True,
+        add_eos: bool = True,
+        settlement: Settlement | None = None,
+    ):
         super().__init__()
         self.stats_dir = stats_dir
         self.tokenizer = tokenizer
         self.add_bos = add_bos
         self.add_eos = add_eos
+        self.settlement = settlement
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         counts: dict[str, Counter] = defaultdict(Counter)
-        batches = [data] if not self.tokenizer else _counted(data, self.tokenizer, self.add_bos, self.add_eos)
+        credits = None
+        if self.settlement is not None:
+            credits = Credits(self.settlement, self.stats_dir)
+            batches = _deferred(data, credits, self.settlement.position(self.stats_dir))
+        elif self.tokenizer:
+            batches = _counted(data, self.tokenizer, self.add_bos, self.add_eos)
+        else:
+            batches = [data]
         for batch in batches:
             for document in batch:
-                source = counts[document.metadata.get("source", "unknown")]
+                metadata = document.metadata
+                metadata.pop(PREVIOUS_TEXT, None)
+                source = counts[metadata.get("source", "unknown")]
                 source["documents"] += 1
                 source["characters"] += len(document.text)
                 if self.tokenizer:
-                    source["tokens"] += document.metadata[TOKENS_KEY][1]
+                    count = metadata[TOKENS_KEY][1]
+                    source["tokens"] += count or 0  # deferred: settled later into stats/settled/
                 yield document
+        if credits is not None:
+            credits.write(rank)
         path = Path(self.stats_dir)
         path.mkdir(parents=True, exist_ok=True)
         payload = {source: dict(sorted(values.items())) for source, values in sorted(counts.items())}
@@ -57,7 +82,6 @@ def _counted(data: DocumentsPipeline, tokenizer: str, add_bos: bool, add_eos: bo
     """Batches of documents, each with its `stage_tokens` set: carried over where the text is unchanged,
     else counted (the batch's changed texts encoded in one call)."""
     import xxhash
-    from datatrove.utils.batching import batched
 
     from medcorpus.tokenize import load_tokenizer
 
@@ -75,6 +99,13 @@ def _counted(data: DocumentsPipeline, tokenizer: str, add_bos: bool, add_eos: bo
             encoded = encoder.encode_documents([document.text for document in changed], num_threads=1)
             for document, ids in zip(changed, encoded):
                 document.metadata[TOKENS_KEY][1] = len(ids)
+        yield batch
+
+
+def _deferred(data: DocumentsPipeline, credits: Credits, own: int):
+    """Batches of documents marked pending (`deferred.py`), the counts of texts changed since settled."""
+    for batch in batched(data, BATCH):
+        settle_changed(batch, credits, own)
         yield batch
 
 

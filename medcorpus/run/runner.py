@@ -9,6 +9,7 @@ from pathlib import Path
 from medcorpus.paths import expand_inputs
 from medcorpus.run.config import STEP_ORDER, ConfigError, RunConfig
 from medcorpus.run.context import StageContext
+from medcorpus.run.deferred import Settlement
 from medcorpus.run.executors import check_executor, run_stages
 from medcorpus.run.inputs_record import prepare_inputs
 from medcorpus.run.manifest import ManifestWriter
@@ -48,9 +49,10 @@ def manifest_stage(
     return Stage("manifest", root, [([writer], 1)], kind="manifest")
 
 
-def plan_run(config: RunConfig, encoder=None) -> list[Stage]:
+def plan_run(config: RunConfig, encoder=None, defer_counts: bool = True) -> list[Stage]:
     """Every stage of a run, in order, ending with the manifest (an SFT run's `chat_encoder`, when already built,
-    is `encoder`)."""
+    is `encoder`). Stage token counts are settled by the tokenize stage (`deferred.py`) unless `defer_counts` is
+    off (then every stage counts its own: the same figures, more CPU)."""
 
     started = time.time()
     root = Path(config.output)
@@ -59,13 +61,18 @@ def plan_run(config: RunConfig, encoder=None) -> list[Stage]:
     if counting is not None and config.sft is not None:  # SFT: the chat template decides BOS/EOS, count text alone
         counting = counting.model_copy(update={"add_bos": False, "add_eos": False, "eod_id": None, "eod_token": None})
     stages: list[Stage] = []
+    steps = [(step, params) for step in STEP_ORDER if (params := curation_params(config.curation, step)) is not None]
+    settlement = None
+    if counting is not None and config.sft is None and defer_counts:  # counts settled by the tokenize stage
+        counted = ["sources"] + [step for step, _ in steps]
+        folders = tuple(str(root / "stages" / f"{index:02d}_{name}" / "stats") for index, name in enumerate(counted, 1))
+        settlement = Settlement(folders, counting.name, counting.add_bos, counting.add_eos)
 
     def context(name: str, ahead: int = 0) -> StageContext:
         folder = root / "stages" / f"{len(stages) + 1 + ahead:02d}_{name}"
-        return StageContext(str(folder), config.format, tasks, counting)
+        return StageContext(str(folder), config.format, tasks, counting, settlement)
 
     stages.append(source_stage(config.sources, context("sources")))
-    steps = [(step, params) for step in STEP_ORDER if (params := curation_params(config.curation, step)) is not None]
     while steps:
         group = [steps.pop(0)]
         while config.fuse_steps and steps and single_pass(*group[-1]) and single_pass(*steps[0]):
@@ -107,8 +114,9 @@ def run(
     workers: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    defer_counts: bool = True,
 ) -> list[Stage]:
-    """Run (or, on Slurm, submit) a whole config; returns the stages it ran."""
+    """Run (or, on Slurm, submit) a whole config; returns the stages it ran (`defer_counts`: see `plan_run`)."""
     check_executor(executor)
     check_categories(config)  # the part of `medcorpus plan` that is certain, before anything runs
     # a template the tokenizer cannot serve fails before any folder is made
@@ -116,7 +124,7 @@ def run(
     if workers is not None:
         config = config.model_copy(update={"workers": workers})
     prepare_output(Path(config.output), overwrite, resume)
-    stages = plan_run(config, encoder)
+    stages = plan_run(config, encoder, defer_counts)
     # inputs hashed at the start; a resume checks them and clears what killed tasks left behind
     prepare_inputs(config.output, stages[-1].pipelines[0][0][0].inputs, resume)
     run_stages(stages, executor, config.workers, resume, config.slurm)

@@ -158,7 +158,8 @@ def curation_stage(step: str, params: dict, inputs: list[str], ctx: StageContext
         from medcorpus.curation.clean.boilerplate import boilerplate_pipelines
 
         cleaner = stage_filter(step, params, ctx, seed)
-        pipelines = boilerplate_pipelines(readers, cleaner, ctx.out, ctx.fmt, params["boilerplate"], tasks, tail)
+        options = params["boilerplate"]
+        pipelines = boilerplate_pipelines(readers, cleaner, ctx.out, ctx.fmt, options, tasks, tail, ctx.settler())
         return Stage(step, ctx.out, pipelines)
     return Stage(step, ctx.out, [(readers() + [stage_filter(step, params, ctx, seed)] + tail, tasks)])
 
@@ -202,7 +203,13 @@ def tokenize_stage(inputs: list[str], ctx: StageContext, tokenizer: TokenizerCon
 
     steps: list[PipelineStep] = [ctx.reader(folder) for folder in inputs]
     layout = {"eod_id": tokenizer.eod_id, "eod_token": tokenizer.eod_token}
-    steps.append(ShardTokenizer(ctx.out, tokenizer.name, tokenizer.add_bos, tokenizer.add_eos, **layout))
+    excluded = ctx.excluded() if ctx.settlement is not None else None  # what it skips settles its counts there
+    policy = {"add_bos": tokenizer.add_bos, "add_eos": tokenizer.add_eos, "exclusion_writer": excluded}
+    steps.append(ShardTokenizer(ctx.out, tokenizer.name, **policy, **layout))
+    if ctx.settlement is not None:
+        from medcorpus.run.deferred import TokenSettler
+
+        steps.append(TokenSettler(ctx.settlement, ctx.out))
     return Stage("tokenize", ctx.out, [(steps, ctx.tasks)], kind="shards")
 
 

@@ -37,7 +37,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from medcorpus.documents import turns_of
+from medcorpus.documents import replace_text, turns_of
 from medcorpus.io.atomic import atomic_open, atomic_write_text
 
 _DIGITS = re.compile(r"\d+")
@@ -206,16 +206,17 @@ class BoilerplateRemover(BaseFilter):
         self.stat_update("changed_boilerplate")
         self.stat_update("boilerplate_lines_removed", value=sum(boilerplate))
         kept = "\n".join(line for line, flag in zip(lines, boilerplate) if not flag)
-        doc.text = _BLANK_LINES.sub("\n\n", kept).strip()
+        replace_text(doc, _BLANK_LINES.sub("\n\n", kept).strip())
         return True
 
 
 def boilerplate_pipelines(
-    readers, cleaner: PipelineStep, out: str, fmt: str, options: dict, tasks: int, tail: list
+    readers, cleaner: PipelineStep, out: str, fmt: str, options: dict, tasks: int, tail: list, settle: list = ()
 ) -> list[tuple[list[PipelineStep], int]]:
     """The clean stage with boilerplate removal: clean and count (writing to `work/cleaned`), find, remove.
 
-    `readers` makes fresh readers of the stage's inputs; `tail` ends the last pipeline (counter, writer).
+    `readers` makes fresh readers of the stage's inputs; `tail` ends the last pipeline (counter, writer);
+    `settle` runs before the cleaned documents are written to the work folder.
     """
     from medcorpus.io.formats import make_reader, make_writer
 
@@ -226,7 +227,7 @@ def boilerplate_pipelines(
     finder = BoilerplateFinder(counts, lines, options.get("min_documents", 5), options.get("min_fraction", 0.01))
     remover = BoilerplateRemover(lines, **size)
     return [
-        (readers() + [cleaner, counter, make_writer(cleaned, fmt)], tasks),
+        (readers() + [cleaner, counter, *settle, make_writer(cleaned, fmt)], tasks),
         ([finder], 1),
         ([make_reader(cleaned, fmt), remover, *tail], tasks),
     ]

@@ -12,7 +12,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
 from medcorpus.curation.clean.mojibake import fix_mojibake
-from medcorpus.documents import lacks, map_turns, turns_of
+from medcorpus.documents import lacks, map_turns, replace_text, turns_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
@@ -118,7 +118,7 @@ class TextCleaner(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         turns = turns_of(doc)
         if turns is None:
-            doc.text = self.clean(doc.text)
+            replace_text(doc, self.clean(doc.text))
             return (True, None) if doc.text else (False, "empty_after_cleaning")
         self._changed = {}  # a rule that changes several turns counts once
         try:

@@ -22,7 +22,7 @@ from medcorpus.curation.decontam.benchmarks import BenchmarkItem, load_items, re
 from medcorpus.curation.decontam.questions import QuestionIndex
 from medcorpus.curation.decontam.words import TOKEN as _TOKEN
 from medcorpus.curation.decontam.words import hash_ngrams, ngram_hashes, words_of
-from medcorpus.documents import prompt_of, turns_of
+from medcorpus.documents import prompt_of, replace_text, turns_of
 from medcorpus.io.step_stats import read_step_counts
 
 __all__ = [
@@ -226,7 +226,7 @@ class Decontaminator(BaseFilter):
         if self.action == "cut" and turns is None:
             text, removed = cut_passages(doc.text, words_of(doc.text), positions, self.n)
             if len(words) - removed >= self.min_words_left:
-                doc.text = text
+                replace_text(doc, text)
                 doc.metadata["decontam_cut_words"] = removed
                 self.stat_update(f"benchmark_{benchmark}_cut_words", value=removed)
                 return True
