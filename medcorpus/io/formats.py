@@ -80,16 +80,19 @@ def make_writer(folder: str, fmt: str = "parquet", filename: str = DOCUMENTS, re
     raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
 
 
-def _read_row(self, data: dict, path: str, id_in_file: int | str) -> dict:
-    """datatrove's default adapter, with the metadata JSON decoded by orjson (about twice as fast to read)."""
-    metadata = data.pop("metadata", {})
+def _metadata(metadata) -> dict:
+    """A row's metadata: its JSON decoded by orjson (about twice as fast as json), a non-object wrapped."""
     if isinstance(metadata, str):
         try:
             metadata = orjson.loads(metadata)
         except orjson.JSONDecodeError:  # NaN or Infinity, which json.dumps writes and orjson refuses
             metadata = json.loads(metadata)
-    if not isinstance(metadata, dict):
-        metadata = {"metadata": metadata}
+    return metadata if isinstance(metadata, dict) else {"metadata": metadata}
+
+
+def _read_row(self, data: dict, path: str, id_in_file: int | str) -> dict:
+    """datatrove's default adapter, with the metadata JSON decoded by orjson (about twice as fast to read)."""
+    metadata = _metadata(data.pop("metadata", {}))
     return {
         "text": data.pop(self.text_key, ""),
         "id": data.pop(self.id_key, f"{path}/{id_in_file}"),
@@ -111,7 +114,31 @@ class _MayBeEmpty:
 
 
 class IntermediateParquetReader(_MayBeEmpty, ParquetReader):
-    """`ParquetReader` of an intermediate folder, which may be empty."""
+    """`ParquetReader` of an intermediate folder, which may be empty.
+
+    Files in the intermediate layout (`id`, `text`, `metadata` columns, read with `_read_row` and no default
+    metadata) are read a column at a time instead of a row dict at a time: the same documents as datatrove's
+    `read_file` (tested), at about half its CPU. Any other file goes through datatrove's."""
+
+    def read_file(self, filepath: str):
+        if self.adapter.__func__ is not _read_row or self.default_metadata or self.add_file_path:
+            yield from super().read_file(filepath)
+            return
+        import pyarrow.parquet as pq
+
+        with self.data_folder.open(filepath, "rb") as handle, pq.ParquetFile(handle) as parquet:
+            if set(parquet.schema_arrow.names) != {"id", "text", "metadata"} or not self.read_metadata:
+                yield from super().read_file(filepath)
+                return
+            for batch in parquet.iter_batches(batch_size=self.batch_size):
+                with self.track_time("batch"):
+                    columns = batch.to_pydict()
+                    rows = zip(columns["text"], columns["id"], columns["metadata"])
+                    # datatrove skips a row without text
+                    documents = [
+                        Document(text, doc_id, metadata=_metadata(meta)) for text, doc_id, meta in rows if text
+                    ]
+                yield from documents
 
 
 class IntermediateJsonlReader(_MayBeEmpty, JsonlReader):

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import IO
 
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+from datatrove.utils.typeshelper import StatHints
 
 from medcorpus.io.atomic import final_name, publish, remove_quietly, temp_name, with_path
 
@@ -51,9 +52,15 @@ class AtomicFilesMixin:
         temp = self._get_output_filename(document, rank, **kwargs)
         self._rows_written()[temp] += 0  # known before it is opened, so a failure (even opening it) removes it
         try:
-            super().write(document, rank, **kwargs)
+            if self.max_file_size > 0:
+                super().write(document, rank, **kwargs)
+                return
+            # datatrove's `write` without file switching, the file name worked out once instead of twice
+            self._write(self.adapter(document), self._get_output_file_with_retry(temp), temp)
         except OSError as error:  # name the file the user will look for, not its temporary name
             raise with_path(error, self._local(final_name(temp))) from error
+        self.stat_update(self._get_output_filename(document, "XXXXX", **kwargs), StatHints.total)
+        self.update_doc_stats(document)
 
     def _write(self, document: dict, file_handler: IO, filename: str):
         super()._write(document, file_handler, filename)

@@ -68,7 +68,7 @@ class StageCounter(PipelineStep):
                 source["characters"] += len(document.text)
                 if self.tokenizer:
                     count = metadata[TOKENS_KEY][1]
-                    source["tokens"] += count or 0  # deferred: settled later into stats/settled/
+                    source["tokens"] += max(count, 0)  # deferred (-1): settled later into stats/settled/
                 yield document
         if credits is not None:
             credits.write(rank)

@@ -3,7 +3,8 @@ earlier stage's token figures from there.
 
 Counting at every stage would tokenize the corpus once more on top of the tokenize stage (the sources stage alone
 meets every text). Instead each stage counter marks the documents it counts as pending,
-`metadata["stage_tokens"] = [hash of the text, None, i]`, `i` being the first counting stage (in run order) that
+`metadata["stage_tokens"] = [hash of the text, -1, i]` (-1: not counted yet; not null, which would send the
+metadata JSON down the writer's slow path), `i` being the first counting stage (in run order) that
 saw this text, and the count is settled by whichever step meets the text last:
 
 - the tokenize stage (`TokenSettler`, after the shard writer): the document's token count in the shard, credited
@@ -36,6 +37,7 @@ from datatrove.utils.batching import batched
 from medcorpus.documents import PREVIOUS_TEXT, STAGE_TOKENS
 from medcorpus.io.atomic import atomic_write_text
 
+PENDING = -1  # the count of a pending `stage_tokens` entry
 SETTLED = "settled"  # the folder of credits inside a stage's stats folder
 
 
@@ -45,8 +47,8 @@ def digest(text: str) -> int:
 
 
 def pending(entry: object) -> bool:
-    """Whether a `stage_tokens` entry is a deferred count: `[hash, None, first stage]`."""
-    return isinstance(entry, list) and len(entry) == 3 and entry[1] is None
+    """Whether a `stage_tokens` entry is a deferred count: `[hash, PENDING, first stage]`."""
+    return isinstance(entry, list) and len(entry) == 3 and entry[1] == PENDING
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,11 @@ def settle_changed(documents: list[Document], credits: Credits, own: int) -> Non
                 )
             changed.append((document, previous))
         else:
-            metadata[STAGE_TOKENS] = [current, None, own]
+            metadata[STAGE_TOKENS] = [current, PENDING, own]
     if changed:
         for (document, _), count in zip(changed, credits.count([text for _, text in changed])):
             credits.credit(document, count, own)
-            document.metadata[STAGE_TOKENS] = [digest(document.text), None, own]
+            document.metadata[STAGE_TOKENS] = [digest(document.text), PENDING, own]
 
 
 class SettlingWriter:

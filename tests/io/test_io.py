@@ -38,3 +38,34 @@ def test_file_names_follow_each_documents_tags(tmp_path):
         for document in docs[:3]:
             writer.write(document)
     assert sorted(p.name for p in (tmp_path / "by_id").glob("*.parquet")) == ["d0.parquet", "d1.parquet", "d2.parquet"]
+
+
+def test_the_column_reader_gives_datatrove_reads_documents(tmp_path, shared_data):
+    """Intermediate Parquet files read a column at a time: the same documents as datatrove's row-by-row
+    `read_file`, including rows without text (skipped), without id, with NaN or non-object metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datatrove.pipeline.readers import ParquetReader
+
+    from medcorpus.sources.pubmed.reader import PubMedReader
+
+    baseline = shared_data / "pubmed" / "pubmed20n0014.xml.gz"
+    documents = [d for _, d in zip(range(2000), PubMedReader([str(baseline)]).read_file(str(baseline)))]
+    with make_writer(str(tmp_path / "real"), "parquet") as writer:
+        for document in documents:
+            writer.write(document)
+    odd = {"id": ["a", None, "c", "d", "e"], "text": ["x", "y", "", None, "z"]}
+    odd["metadata"] = ['{"score": NaN}', "[1, 2]", "{}", "{}", '{"source": "s"}']
+    (tmp_path / "odd" / "s").mkdir(parents=True)
+    pq.write_table(pa.table(odd), tmp_path / "odd" / "s" / "00000.parquet")
+    for folder in ("real", "odd"):
+        ours = make_reader(str(tmp_path / folder), "parquet", batch_size=300)
+        theirs = make_reader(str(tmp_path / folder), "parquet", batch_size=300)
+        theirs.read_file = ParquetReader.read_file.__get__(theirs)  # datatrove's own row-by-row reading
+        read = list(ours.run(None, 0, 1))
+        expected = list(theirs.run(None, 0, 1))
+        assert len(read) == len(expected) >= 3
+        for got, want in zip(read, expected):
+            assert (got.id, got.text) == (want.id, want.text)
+            assert repr(got.metadata) == repr(want.metadata)  # NaN compares unequal to itself
+    assert len(read) == 3 and read[1].id is None and read[1].metadata == {"metadata": [1, 2]}

@@ -13,7 +13,7 @@ from medcorpus.documents import PREVIOUS_TEXT, STAGE_TOKENS, replace_text
 from medcorpus.io.formats import make_writer
 from medcorpus.run.config import validate
 from medcorpus.run.counts import StageCounter
-from medcorpus.run.deferred import Settlement, digest
+from medcorpus.run.deferred import PENDING, Settlement, digest
 from medcorpus.run.demo import demo_config
 from medcorpus.run.runner import run
 
@@ -66,7 +66,7 @@ def test_replace_text_keeps_the_replaced_text_only_while_a_count_is_pending():
     plain = Document("first", "a", metadata={STAGE_TOKENS: [1, 7]})
     replace_text(plain, "second")
     assert plain.text == "second" and PREVIOUS_TEXT not in plain.metadata
-    waiting = Document("first", "b", metadata={STAGE_TOKENS: [digest("first"), None, 0]})
+    waiting = Document("first", "b", metadata={STAGE_TOKENS: [digest("first"), PENDING, 0]})
     replace_text(waiting, "second")
     replace_text(waiting, "third")
     assert waiting.text == "third" and waiting.metadata[PREVIOUS_TEXT] == "first"  # the text the count is for
@@ -75,7 +75,7 @@ def test_replace_text_keeps_the_replaced_text_only_while_a_count_is_pending():
 def test_a_counter_refuses_a_text_changed_behind_its_back(tmp_path):
     settlement = Settlement((str(tmp_path / "a" / "stats"), str(tmp_path / "b" / "stats")), "mistral-7b-v0.1")
     counter = StageCounter(str(tmp_path / "b" / "stats"), "mistral-7b-v0.1", settlement=settlement)
-    changed = Document("new text", "x", metadata={"source": "s", STAGE_TOKENS: [digest("old text"), None, 0]})
+    changed = Document("new text", "x", metadata={"source": "s", STAGE_TOKENS: [digest("old text"), PENDING, 0]})
     with pytest.raises(RuntimeError, match="replace_text"):
         list(counter.run(iter([changed])))
 
