@@ -32,13 +32,14 @@ def make_document(text: str, doc_id: str, source: str, category: str, license: s
 
 def replace_text(document: Document, text: str) -> None:
     """Give a document a new text. Steps change text only through this: while the document's stage token count
-    is pending (`run/deferred.py`), the text it replaces is kept under `PREVIOUS_TEXT` for the next stage
-    counter (or exclusion writer) to count and remove; the document writers never write that key."""
+    may be pending (`run/deferred.py`: a pending entry, or none), the text it replaces is kept under
+    `PREVIOUS_TEXT` for the next stage counter (or exclusion writer) to count and remove; the document writers
+    never write that key."""
     if text == document.text:
         return
     metadata = document.metadata
     entry = metadata.get(STAGE_TOKENS)
-    if isinstance(entry, list) and len(entry) == 3 and PREVIOUS_TEXT not in metadata:
+    if (entry is None or len(entry) == 3) and PREVIOUS_TEXT not in metadata:
         metadata[PREVIOUS_TEXT] = document.text
     document.text = text
 

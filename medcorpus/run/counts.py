@@ -52,9 +52,10 @@ class StageCounter(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         counts: dict[str, Counter] = defaultdict(Counter)
         credits = None
-        if self.settlement is not None:
+        if self.settlement is not None:  # the sources stage (position 0) leaves its documents as they are
             credits = Credits(self.settlement, self.stats_dir)
-            batches = _deferred(data, credits, self.settlement.position(self.stats_dir))
+            own = self.settlement.position(self.stats_dir)
+            batches = _deferred(data, credits, own) if own > 0 else [data]
         elif self.tokenizer:
             batches = _counted(data, self.tokenizer, self.add_bos, self.add_eos)
         else:
@@ -66,9 +67,10 @@ class StageCounter(PipelineStep):
                 source = counts[metadata.get("source", "unknown")]
                 source["documents"] += 1
                 source["characters"] += len(document.text)
-                if self.tokenizer:
-                    count = metadata[TOKENS_KEY][1]
-                    source["tokens"] += max(count, 0)  # deferred (-1): settled later into stats/settled/
+                if self.settlement is not None:
+                    source["tokens"] += 0  # settled later, into stats/settled/
+                elif self.tokenizer:
+                    source["tokens"] += metadata[TOKENS_KEY][1]
                 yield document
         if credits is not None:
             credits.write(rank)

@@ -2,10 +2,11 @@
 earlier stage's token figures from there.
 
 Counting at every stage would tokenize the corpus once more on top of the tokenize stage (the sources stage alone
-meets every text). Instead each stage counter marks the documents it counts as pending,
-`metadata["stage_tokens"] = [hash of the text, -1, i]` (-1: not counted yet; not null, which would send the
-metadata JSON down the writer's slow path), `i` being the first counting stage (in run order) that
-saw this text, and the count is settled by whichever step meets the text last:
+meets every text). Instead a document's count is pending: the sources stage leaves its documents as they are (no
+entry means "pending since the sources stage", so its output can be published without rewriting it), and a later
+stage counter marks each document `metadata["stage_tokens"] = [hash of the text, -1, i]` (-1: not counted yet; not
+null, which would send the metadata JSON down the writer's slow path), `i` being the first counting stage (in run
+order) that saw this text. The count is settled by whichever step meets the text last:
 
 - the tokenize stage (`TokenSettler`, after the shard writer): the document's token count in the shard, credited
   to stages `i` up to the last counting stage;
@@ -49,6 +50,15 @@ def digest(text: str) -> int:
 def pending(entry: object) -> bool:
     """Whether a `stage_tokens` entry is a deferred count: `[hash, PENDING, first stage]`."""
     return isinstance(entry, list) and len(entry) == 3 and entry[1] == PENDING
+
+
+def pending_since(metadata: dict) -> int | None:
+    """The first counting stage a document's pending count covers (0 without an entry), None for a count made
+    by a counter that did not defer it."""
+    entry = metadata.get(STAGE_TOKENS)
+    if entry is None:
+        return 0
+    return entry[2] if pending(entry) else None
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,10 @@ class Credits:
             self._tokenizer = load_tokenizer(s.tokenizer, add_bos=s.add_bos, add_eos=s.add_eos)
         return [len(ids) for ids in self._tokenizer.encode_documents(texts, num_threads=1)]
 
-    def credit(self, document: Document, count: int, until: int) -> None:
-        """Credit `count` tokens of the document's source to each stage its pending count covers, up to `until`."""
+    def credit(self, document: Document, count: int, since: int, until: int) -> None:
+        """Credit `count` tokens of the document's source to the stages from `since` up to `until`."""
         source = document.metadata.get("source", "unknown")
-        for index in range(document.metadata[STAGE_TOKENS][2], until):
+        for index in range(since, until):
             self.tokens[index][source] += count
 
     def write(self, rank: int) -> None:
@@ -110,28 +120,29 @@ class Credits:
 
 
 def settle_changed(documents: list[Document], credits: Credits, own: int) -> None:
-    """At the counter of stage `own`: settle the pending counts of documents whose text a step changed, from the
-    text `replace_text` kept, and mark their new text pending from `own`."""
+    """At the counter of stage `own` (after the sources stage): settle the pending counts of documents whose text a
+    step changed, from the text `replace_text` kept, and mark every text pending (a changed one from `own`)."""
     changed = []
     for document in documents:
         metadata = document.metadata
         previous = metadata.pop(PREVIOUS_TEXT, None)
         entry = metadata.get(STAGE_TOKENS)
         current = digest(document.text)
-        if pending(entry) and entry[0] == current:
-            continue
-        if pending(entry):
-            if previous is None:
-                raise RuntimeError(
-                    f"stage counter: document {document.id} changed its text without documents.replace_text, "
-                    "so the earlier stages' token counts cannot be settled"
-                )
-            changed.append((document, previous))
-        else:
+        since = pending_since(metadata)
+        if since is None:  # counted by a counter that did not defer (another run's output): count anew
             metadata[STAGE_TOKENS] = [current, PENDING, own]
+        elif previous is not None:
+            changed.append((document, since, previous))
+        elif entry is None:
+            metadata[STAGE_TOKENS] = [current, PENDING, 0]  # unchanged since the sources stage
+        elif entry[0] != current:
+            raise RuntimeError(
+                f"stage counter: document {document.id} changed its text without documents.replace_text, "
+                "so the earlier stages' token counts cannot be settled"
+            )
     if changed:
-        for (document, _), count in zip(changed, credits.count([text for _, text in changed])):
-            credits.credit(document, count, own)
+        for (document, since, _), count in zip(changed, credits.count([text for *_, text in changed])):
+            credits.credit(document, count, since, own)
             document.metadata[STAGE_TOKENS] = [digest(document.text), PENDING, own]
 
 
@@ -158,9 +169,10 @@ class SettlingWriter:
     def write(self, document: Document, rank: int = 0, **kwargs) -> None:
         self._rank = rank
         previous = document.metadata.pop(PREVIOUS_TEXT, None)
-        if pending(document.metadata.get(STAGE_TOKENS)):
+        since = pending_since(document.metadata)
+        if since is not None and since < self.until:  # (a document the sources stage rejects was never counted)
             [count] = self.credits.count([document.text if previous is None else previous])
-            self.credits.credit(document, count, self.until)
+            self.credits.credit(document, count, since, self.until)
         self.writer.write(document, rank, **kwargs)
 
     def __getattr__(self, name: str):
@@ -185,11 +197,11 @@ class TokenSettler(PipelineStep):
         credits = Credits(self.settlement, self.who)
         until = len(self.settlement.stages)
         for document in data:
-            entry = document.metadata.get(STAGE_TOKENS)
-            if pending(entry):
-                if entry[0] != digest(document.text):
-                    raise RuntimeError(f"stage token settler: document {document.id} changed after its last count")
-                credits.credit(document, document.metadata["token_count"], until)
+            entry, since = document.metadata.get(STAGE_TOKENS), pending_since(document.metadata)
+            if pending(entry) and entry[0] != digest(document.text):
+                raise RuntimeError(f"stage token settler: document {document.id} changed after its last count")
+            if since is not None:
+                credits.credit(document, document.metadata["token_count"], since, until)
             yield document
         credits.write(rank)
 

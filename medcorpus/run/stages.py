@@ -76,6 +76,7 @@ def pubmed_read(reader, name: str, ctx: StageContext, count: int) -> tuple[list[
 
 def pubmed_resolution(reader, name: str, ctx: StageContext, count: int, pmc_output: list[str], tail: list) -> Pipelines:
     """Once every source is read: settle each PMID's version and PMC link, then keep the winners."""
+    from medcorpus.sources.pubmed.publish import PublishUnresolved
     from medcorpus.sources.pubmed.resolver import PubMedResolver
     from medcorpus.sources.pubmed.updates import RESOLVED_FILE, ResolveVersions
 
@@ -83,8 +84,12 @@ def pubmed_resolution(reader, name: str, ctx: StageContext, count: int, pmc_outp
     pmc = pmc_output + reader.pmc_folders if reader.drop_with_pmc_full_text else []
     resolved = str(work / RESOLVED_FILE)
     dropped = ctx.excluded("${source}/" + name + "_resolved_${rank}")
+    resolve: list[PipelineStep] = [ResolveVersions(str(work / "ledger"), resolved, pmc)]
+    if ctx.fmt == "parquet" and (ctx.tokenizer is None or ctx.settlement is not None):  # the counter changes nothing
+        stats, tokens = ctx.path("stats", name), ctx.tokenizer is not None
+        resolve.append(PublishUnresolved(resolved, str(work / "documents"), ctx.out, stats, tokens))
     return [
-        ([ResolveVersions(str(work / "ledger"), resolved, pmc)], 1),
+        (resolve, 1),
         ([ctx.reader(str(work / "documents")), PubMedResolver(resolved, dropped), *tail], count),
     ]
 
