@@ -21,7 +21,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from medcorpus.curation.decontam.benchmarks import BenchmarkItem, load_items, resolve_benchmarks
 from medcorpus.curation.decontam.questions import QuestionIndex
 from medcorpus.curation.decontam.words import TOKEN as _TOKEN
-from medcorpus.curation.decontam.words import hash_ngrams, ngram_hashes, words_of
+from medcorpus.curation.decontam.words import batch_hash_ngrams, hash_ngrams, ngram_hashes, words_of
 from medcorpus.documents import prompt_of, replace_text, turns_of
 from medcorpus.io.step_stats import read_step_counts
 
@@ -119,7 +119,7 @@ class Decontaminator(BaseFilter):
         tokenizer: str | None = None,
         exclusion_writer: DiskWriter | None = None,
     ):
-        super().__init__(exclusion_writer)
+        super().__init__(exclusion_writer, batch_size=256)
         if action not in ("drop", "cut"):
             raise ValueError(f"decontam action must be 'drop' or 'cut', got {action!r}")
         self.files = resolve_benchmarks(benchmarks)  # fails here on a bad path or format
@@ -200,7 +200,16 @@ class Decontaminator(BaseFilter):
         self._mark(doc, benchmark, item, questions.words(best))
         return benchmark
 
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        """`filter` over a batch, the word n-grams of all its documents hashed at once."""
+        words = [_TOKEN.findall(doc.text) for doc in batch]
+        return [self._filter(*found) for found in zip(batch, words, batch_hash_ngrams(words, self.n))]
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        words = _TOKEN.findall(doc.text)
+        return self._filter(doc, words, hash_ngrams(words, self.n))
+
+    def _filter(self, doc: Document, words: list[str], ngrams: np.ndarray) -> bool | tuple[bool, str]:
         pmid = doc.metadata.get("pmid")
         if self.match_pmids and pmid is not None and doc.metadata.get("source") in self.pmid_sources:
             benchmark = self.pmids.get(str(pmid))
@@ -208,13 +217,12 @@ class Decontaminator(BaseFilter):
                 self._count_hit(benchmark, doc, len(_TOKEN.findall(doc.text)), "pmid")
                 self._mark(doc, benchmark, str(pmid), 0)
                 return False, f"benchmark_pmid_{benchmark}"
-        words = _TOKEN.findall(doc.text)
         turns = turns_of(doc)
         if turns is not None and self.questions:
             benchmark = self._question_hit(doc, turns, len(words))
             if benchmark is not None:
                 return False, f"benchmark_question_{benchmark}"
-        positions, per_item = self.index.lookup(hash_ngrams(words, self.n))
+        positions, per_item = self.index.lookup(ngrams)
         hits = {number: count for number, count in per_item.items() if count >= self.min_matches}
         if not hits:
             return True

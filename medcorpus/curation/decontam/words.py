@@ -7,6 +7,7 @@ matter); each word gets a 64-bit xxhash and each run of `n` words a polynomial h
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 import numpy as np
 import xxhash
@@ -49,6 +50,21 @@ def hash_ngrams(words: list[str], n: int) -> np.ndarray:
     for j in range(n):
         out = out * _PRIME + hashes[j : j + count]  # wraps modulo 2**64
     return out
+
+
+def batch_hash_ngrams(words: list[list[str]], n: int) -> list[np.ndarray]:
+    """`hash_ngrams` of many documents' words: every word hashed in one pass and the n-grams combined over the
+    whole batch (the same values, tested), each document's its own slice."""
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    total = int(lengths.sum()) - n + 1
+    if total <= 0:
+        return [np.zeros(0, dtype=np.uint64) for _ in words]
+    hashes = np.fromiter(map(_CACHE.__getitem__, chain.from_iterable(words)), np.uint64, total + n - 1)
+    out = np.zeros(total, dtype=np.uint64)
+    for j in range(n):
+        out = out * _PRIME + hashes[j : j + total]  # wraps modulo 2**64; runs into the next document are cut off
+    starts = np.cumsum(lengths) - lengths
+    return [out[start : start + max(length - n + 1, 0)] for start, length in zip(starts.tolist(), lengths.tolist())]
 
 
 def ngram_hashes(text: str, n: int) -> set[int]:
