@@ -182,19 +182,25 @@ class SettlingWriter:
         return getattr(writer, name)
 
 
-class TokenSettler(PipelineStep):
-    """After the shard writer: credits each document's shard token count to the stages its count is pending for."""
+class _SettlingStep(PipelineStep):
+    """A step that settles pending counts: the run's `Settlement` and where the step is (its credits' name)."""
 
     type = "📊 - STATS"
-    name = "stage token settler"
 
-    def __init__(self, settlement: Settlement, who: str):
+    def __init__(self, settlement: Settlement, where: str):
         super().__init__()
         self.settlement = settlement
-        self.who = who
+        self.where = where
+
+
+class TokenSettler(_SettlingStep):
+    """After the shard writer: credits each document's shard token count to the stages its count is pending for
+    (`where`: the tokenize stage's folder)."""
+
+    name = "stage token settler"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        credits = Credits(self.settlement, self.who)
+        credits = Credits(self.settlement, self.where)
         until = len(self.settlement.stages)
         for document in data:
             entry, since = document.metadata.get(STAGE_TOKENS), pending_since(document.metadata)
@@ -206,21 +212,16 @@ class TokenSettler(PipelineStep):
         credits.write(rank)
 
 
-class ChangeSettler(PipelineStep):
+class ChangeSettler(_SettlingStep):
     """Settles the pending counts of texts changed so far in a stage whose documents are written to a work folder
-    before its counter (which would lose the replaced texts: they are never written)."""
+    before its counter (which would lose the replaced texts: they are never written); `where` is the stage's
+    stats folder."""
 
-    type = "📊 - STATS"
     name = "stage token settler (changed texts)"
 
-    def __init__(self, settlement: Settlement, stats_dir: str):
-        super().__init__()
-        self.settlement = settlement
-        self.stats_dir = stats_dir
-
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        credits = Credits(self.settlement, f"{self.stats_dir}/changed")
-        own = self.settlement.position(self.stats_dir)
+        credits = Credits(self.settlement, f"{self.where}/changed")
+        own = self.settlement.position(self.where)
         for batch in batched(data, 256):
             settle_changed(batch, credits, own)
             yield from batch
