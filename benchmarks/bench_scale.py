@@ -14,7 +14,8 @@ process. Reported per scale:
   workers share pages, so the sum overstates what the tree really holds);
 - task-seconds per stage: each task's time from its "Launching pipeline" to its "Processing done" log line,
   summed over the stage's tasks (all its pipelines); `timed` is the part datatrove's step timers saw,
-  the rest is mostly the stage counter (token counting when `count_stage_tokens` is on).
+  the rest is mostly what no step times: readers that parse their own input (the PubMed reader), the
+  stage counter, process start-up.
 
 Usage: python benchmarks/bench_scale.py [--scale 1 6] [--seed 0] [--work /tmp/medcorpus_bench_scale]
        [--set count_stage_tokens=false ...] [--json] [--keep] [--max-articles N] [--data ../shared/data]
