@@ -1,4 +1,4 @@
-"""The PubMed reader's whole output on the real baseline file, pinned by a digest recorded before its speed-ups."""
+"""The PubMed reader's output as it was before its speed-ups: the real baseline file by digest, lookups by example."""
 
 from __future__ import annotations
 
@@ -44,3 +44,27 @@ def test_real_baseline_output_unchanged(shared_data, tmp_path):
     assert len(docs) == 14_726 and len(events) == 30_000
     assert Counter(reason for reason, _ in rejects) == BASELINE_REJECTS
     assert fingerprint(docs, rejects, events) == BASELINE_DIGEST
+
+
+def test_lookups_follow_every_matching_parent(tmp_path):
+    """Fields are found as ElementPath finds them: the first match under any of several parents, in document order."""
+    text = "Participants were followed for two years and outcomes were recorded at every visit by trained staff. " * 3
+    record = (
+        '<PubmedArticle><MedlineCitation><PMID Version="2">7</PMID><Article>'
+        "<Journal><JournalIssue><PubDate><Year>n.d.</Year></PubDate></JournalIssue></Journal>"
+        "<Journal><Title>Second Journal</Title><JournalIssue><PubDate><MedlineDate>1999 Nov</MedlineDate></PubDate>"
+        f"</JournalIssue></Journal><ArticleTitle>[3H]thymidine uptake [in rats].</ArticleTitle>"
+        f"<Abstract><AbstractText>{text}</AbstractText></Abstract>"
+        "<Abstract><CopyrightInformation>(c) the second</CopyrightInformation></Abstract>"
+        "<ELocationID EIdType='pii'>p</ELocationID><ELocationID EIdType='doi'>10.9/e</ELocationID>"
+        "</Article></MedlineCitation><PubmedData><ArticleIdList><ArticleId IdType='doi'> </ArticleId></ArticleIdList>"
+        "</PubmedData><PubmedData><ArticleIdList><ArticleId IdType='pmc'>pmc12</ArticleId></ArticleIdList></PubmedData>"
+        "</PubmedArticle>"
+    )
+    path = tmp_path / "a.xml"
+    path.write_text(f"<PubmedArticleSet>{record}</PubmedArticleSet>", encoding="utf-8")
+    (doc,) = PubMedReader([str(path)]).read_file(str(path))
+    assert doc.text.startswith("[3H]thymidine uptake [in rats].\n\nParticipants")
+    meta = doc.metadata
+    assert (meta["journal"], meta["year"], meta["copyright"]) == ("Second Journal", 1999, "(c) the second")
+    assert (meta["doi"], meta["pmcid"], meta["pmid_version"]) == ("10.9/e", "PMC12", 2)
