@@ -3,9 +3,9 @@
 Bulk files such as PubMed's `PubmedArticleSet` are a long run of sibling records. Cutting
 them apart at the byte level, then parsing each record on its own, isolates damage: one
 malformed record is skipped and the rest of the file still parses, where a single streaming
-parse would stop at the first error. Memory stays bounded: at most one chunk plus one record
-(itself at most `max_record_bytes`) is held, and an oversized or unterminated record is
-discarded as it streams past.
+parse would stop at the first error. Memory stays bounded: at most one record (itself at most
+`max_record_bytes`) plus one chunk no larger than it is held, and an oversized or unterminated
+record is discarded as it streams past.
 
 Records are found by their start tag and closed by the first matching end tag, so this only
 suits record types that never nest inside themselves (true of PubMed's records).
@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-CHUNK_BYTES = 1 << 20
+# Small reads: a 1 MiB request costs a fresh 1 MiB allocation each time (page faults) however little a gzip step gives.
+CHUNK_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def iter_records(
                 yield RecordError(tag, "truncated_record")
                 return
             searched = len(buffer) - begin - len(closing)
-            chunk = read(CHUNK_BYTES)
+            chunk = read(max(CHUNK_BYTES, searched))  # a long record grows geometrically: copying stays linear
             at_end = not chunk
             buffer, begin = buffer[begin:] + chunk, 0
             end = buffer.find(closing, max(0, searched))

@@ -85,6 +85,9 @@ def flatten_text(element: etree._Element | None, skip: frozenset[str] = SKIP_TAG
     """
     if element is None:
         return ""
+    name = local_name(element)
+    if name and len(element) == 0 and name not in skip and name not in _LINK_TAGS:  # a leaf: its own text, no more
+        return " ".join((element.text or "").split())
     pieces: list[str] = []
     _collect(element, pieces, skip)
     return " ".join("".join(pieces).split())
