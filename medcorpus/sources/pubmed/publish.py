@@ -38,9 +38,13 @@ def file_counts(path: Path, source: str, tokens: bool) -> dict:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    texts = pq.read_table(path, columns=["text"]).column("text")
-    counts = {"characters": int(pc.sum(pc.utf8_length(texts)).as_py() or 0), "documents": len(texts)}
-    return {source: counts | ({"tokens": 0} if tokens else {})} if len(texts) else {}
+    documents = characters = 0
+    with pq.ParquetFile(path) as parquet:  # a batch at a time: the task's memory stays flat
+        for batch in parquet.iter_batches(batch_size=4096, columns=["text"]):
+            documents += batch.num_rows
+            characters += int(pc.sum(pc.utf8_length(batch.column(0))).as_py() or 0)
+    counts = {"characters": characters, "documents": documents}
+    return {source: counts | ({"tokens": 0} if tokens else {})} if documents else {}
 
 
 class PublishUnresolved(PipelineStep):
