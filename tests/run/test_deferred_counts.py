@@ -22,6 +22,7 @@ def run_demo(out, defer: bool, boilerplate: bool = False) -> dict:
     config = demo_config(out, workers=2)
     if boilerplate:  # its first pass writes the cleaned documents to a work folder before the stage counter
         config["curation"]["clean"] = {"boilerplate": {"min_documents": 2}}
+        config["format"] = "jsonl"  # and the other intermediate format
     run(validate(config), defer_counts=defer)
     return json.loads((out / "run" / "manifest.json").read_text())
 
@@ -55,7 +56,7 @@ def test_deferred_counts_equal_counting_at_every_stage(tmp_path):
 
 
 @pytest.mark.slow
-def test_deferred_counts_with_boilerplate_removal(tmp_path):
+def test_deferred_counts_with_boilerplate_removal_and_jsonl(tmp_path):
     deferred = run_demo(tmp_path / "deferred", True, boilerplate=True)
     assert figures(deferred) == figures(run_demo(tmp_path / "eager", False, boilerplate=True))
     settled = tmp_path / "deferred" / "run" / "stages" / "01_sources" / "stats" / "settled"
