@@ -52,10 +52,10 @@ class StageCounter(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         counts: dict[str, Counter] = defaultdict(Counter)
         credits = None
-        if self.settlement is not None:  # the sources stage (position 0) leaves its documents as they are
+        if self.settlement is not None:
             credits = Credits(self.settlement, self.stats_dir)
             own = self.settlement.position(self.stats_dir)
-            batches = _deferred(data, credits, own) if own > 0 else [data]
+            batches = _deferred(data, credits, own) if own > 0 else [_unmarked(data)]
         elif self.tokenizer:
             batches = _counted(data, self.tokenizer, self.add_bos, self.add_eos)
         else:
@@ -102,6 +102,14 @@ def _counted(data: DocumentsPipeline, tokenizer: str, add_bos: bool, add_eos: bo
             for document, ids in zip(changed, encoded):
                 document.metadata[TOKENS_KEY][1] = len(ids)
         yield batch
+
+
+def _unmarked(data: DocumentsPipeline) -> DocumentsPipeline:
+    """The sources stage's documents without a `stage_tokens` entry (one read from another run's output would
+    name that run's stages): pending since the sources stage (`deferred.py`)."""
+    for document in data:
+        document.metadata.pop(TOKENS_KEY, None)
+        yield document
 
 
 def _deferred(data: DocumentsPipeline, credits: Credits, own: int):

@@ -87,3 +87,11 @@ def test_the_replaced_text_is_never_written(tmp_path):
         writer.write(document)
     written = gzip.decompress(next(tmp_path.rglob("*.jsonl.gz")).read_bytes()).decode()
     assert "raw note text" not in written and "cleaned" in written
+
+
+def test_the_sources_stage_drops_an_entry_from_another_run(tmp_path):
+    settlement = Settlement((str(tmp_path / "a" / "stats"), str(tmp_path / "b" / "stats")), "mistral-7b-v0.1")
+    counter = StageCounter(str(tmp_path / "a" / "stats" / "general"), "mistral-7b-v0.1", settlement=settlement)
+    read = [Document("text", str(i), metadata={"source": "s", STAGE_TOKENS: entry}) for i, entry in
+            enumerate([[digest("text"), PENDING, 5], [digest("text"), 3]])]  # fmt: skip
+    assert [STAGE_TOKENS in d.metadata for d in counter.run(iter(read))] == [False, False]
