@@ -68,20 +68,42 @@ class NgramIndex:
 
     def lookup(self, ngrams: np.ndarray) -> tuple[np.ndarray, Counter]:
         """Positions of `ngrams` found in the index, and the count of matching positions per item number."""
-        per_item: Counter = Counter()
-        if not len(self.hashes) or not len(ngrams):
-            return np.zeros(0, dtype=np.int64), per_item
+        return self.lookup_many([ngrams])[0]
+
+    def lookup_many(self, batch: list[np.ndarray]) -> list[tuple[np.ndarray, Counter]]:
+        """`lookup` of each array of a batch, the prefilter and the search run once over all of them."""
+        lengths = np.fromiter(map(len, batch), np.int64, len(batch))
+        results = [(np.zeros(0, dtype=np.int64), Counter()) for _ in batch]
+        if not len(self.hashes) or not lengths.sum():
+            return results
+        ngrams = np.concatenate(batch)
         bits = (ngrams >> np.uint64(64 - _BITS)).astype(np.int64)
         maybe = np.nonzero(self.bitmap[bits >> 3] & (1 << (bits & 7)).astype(np.uint8))[0]
         left = np.searchsorted(self.hashes, ngrams[maybe], "left")
         found = self.hashes[np.minimum(left, len(self.hashes) - 1)] == ngrams[maybe]
         positions, left = maybe[found], left[found]
-        for position, start in zip(positions.tolist(), left.tolist()):
-            end = start
-            while end < len(self.hashes) and self.hashes[end] == ngrams[position]:
-                end += 1
-            per_item.update(self.refs[start:end].tolist())
-        return positions, per_item
+        starts = np.cumsum(lengths) - lengths
+        owners = np.searchsorted(starts, positions, side="right") - 1  # ascending, as the positions are
+        hashes, refs = self.hashes, self.refs
+        for owner, first, last in zip(*_runs(owners)):
+            per_item: Counter = Counter()
+            for position, start in zip(positions[first:last].tolist(), left[first:last].tolist()):
+                end = start
+                while end < len(hashes) and hashes[end] == ngrams[position]:
+                    end += 1
+                per_item.update(refs[start:end].tolist())
+            results[owner] = (positions[first:last] - starts[owner], per_item)
+        return results
+
+
+def _runs(values: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """Each distinct value of a sorted array with the start and end of its run."""
+    if not len(values):
+        return [], [], []
+    breaks = np.flatnonzero(values[1:] != values[:-1]) + 1
+    firsts = np.concatenate([[0], breaks])
+    lasts = np.concatenate([breaks, [len(values)]])
+    return values[firsts].tolist(), firsts.tolist(), lasts.tolist()
 
 
 class Decontaminator(BaseFilter):
@@ -203,13 +225,18 @@ class Decontaminator(BaseFilter):
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         """`filter` over a batch, the word n-grams of all its documents hashed at once."""
         words = [_TOKEN.findall(doc.text) for doc in batch]
-        return [self._filter(*found) for found in zip(batch, words, batch_hash_ngrams(words, self.n))]
+        ngrams = batch_hash_ngrams(words, self.n)
+        found = self.index.lookup_many(ngrams)
+        return [self._filter(*args) for args in zip(batch, words, ngrams, found)]
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         words = _TOKEN.findall(doc.text)
-        return self._filter(doc, words, hash_ngrams(words, self.n))
+        ngrams = hash_ngrams(words, self.n)
+        return self._filter(doc, words, ngrams, self.index.lookup(ngrams))
 
-    def _filter(self, doc: Document, words: list[str], ngrams: np.ndarray) -> bool | tuple[bool, str]:
+    def _filter(
+        self, doc: Document, words: list[str], ngrams: np.ndarray, found: tuple[np.ndarray, Counter]
+    ) -> bool | tuple[bool, str]:
         pmid = doc.metadata.get("pmid")
         if self.match_pmids and pmid is not None and doc.metadata.get("source") in self.pmid_sources:
             benchmark = self.pmids.get(str(pmid))
@@ -222,7 +249,7 @@ class Decontaminator(BaseFilter):
             benchmark = self._question_hit(doc, turns, len(words))
             if benchmark is not None:
                 return False, f"benchmark_question_{benchmark}"
-        positions, per_item = self.index.lookup(ngrams)
+        positions, per_item = found
         hits = {number: count for number, count in per_item.items() if count >= self.min_matches}
         if not hits:
             return True

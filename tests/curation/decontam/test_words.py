@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from medcorpus.curation.decontam.words import TOKEN, batch_hash_ngrams, hash_ngrams
@@ -20,3 +22,22 @@ def test_batch_hashes_equal_each_documents_own(shared_data):
             assert np.array_equal(got, hash_ngrams(text_words, n))
         assert sum(map(len, batch)) == sum(max(len(w) - n + 1, 0) for w in words) > 0
     assert [len(a) for a in batch_hash_ngrams([["a"], ["b", "c"]], 13)] == [0, 0]
+
+
+def test_a_batch_lookup_equals_each_documents_own(shared_data):
+    """The index searched once for a batch: the same positions and per-item counts as document by document, on
+    benchmark texts (hits, several items each), PubMed abstracts (few or none) and texts too short for an n-gram."""
+    from medcorpus.curation.decontam.decontaminator import Decontaminator
+
+    step = Decontaminator([str(shared_data / "benchmarks")])
+    index = step.index
+    path = str(shared_data / "pubmed" / "pubmed20n0014.xml.gz")
+    texts = [document.text for _, document in zip(range(200), PubMedReader([path]).read_file(path))]
+    texts = [" ".join(t for _, t in item.texts) for item in step._items[::97]] + ["", "two words"] + texts
+    ngrams = batch_hash_ngrams([TOKEN.findall(text) for text in texts], step.n)
+    batch = index.lookup_many(ngrams)
+    assert sum(len(positions) > 0 for positions, _ in batch) > 80  # the benchmark texts hit
+    for (positions, per_item), own in zip(batch, ngrams):  # against a plain search, without the prefilter
+        left, right = np.searchsorted(index.hashes, own, "left"), np.searchsorted(index.hashes, own, "right")
+        assert np.array_equal(positions, np.flatnonzero(right > left))
+        assert per_item == Counter(ref for a, b in zip(left, right) for ref in index.refs[a:b].tolist())
