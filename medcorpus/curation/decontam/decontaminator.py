@@ -46,15 +46,17 @@ class NgramIndex:
 
     def __init__(self, items: list[BenchmarkItem], n: int):
         self.items = [(item.benchmark, item.item_id) for item in items]
-        hashes, refs = [], []
-        for number, item in enumerate(items):
-            found = np.unique(np.concatenate([hash_ngrams(_TOKEN.findall(t), n) for _, t in item.texts] or [[]]))
-            hashes.append(found.astype(np.uint64))
-            refs.append(np.full(len(found), number, dtype=np.uint32))
-        all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
-        all_refs = np.concatenate(refs) if refs else np.zeros(0, np.uint32)
+        # every text's n-grams hashed in one batch (n-grams never cross two texts), then each item's distinct
+        # hashes: the distinct (hash, item) pairs, sorted by hash, then item
+        owners = [number for number, item in enumerate(items) for _ in item.texts]
+        grams = batch_hash_ngrams([_TOKEN.findall(text) for item in items for _, text in item.texts], n)
+        all_hashes = np.concatenate(grams) if grams else np.zeros(0, np.uint64)
+        all_refs = np.repeat(np.array(owners, dtype=np.uint32), [len(g) for g in grams])
         order = np.lexsort((all_refs, all_hashes))
-        self.hashes, self.refs = all_hashes[order], all_refs[order]
+        all_hashes, all_refs = all_hashes[order], all_refs[order]
+        distinct = np.ones(len(all_hashes), dtype=bool)
+        distinct[1:] = (all_hashes[1:] != all_hashes[:-1]) | (all_refs[1:] != all_refs[:-1])
+        self.hashes, self.refs = all_hashes[distinct], all_refs[distinct]
         bits = (self.hashes >> np.uint64(64 - _BITS)).astype(np.int64)
         self.bitmap = np.zeros(1 << (_BITS - 3), dtype=np.uint8)  # a one-hash Bloom filter before the search
         np.bitwise_or.at(self.bitmap, bits >> 3, (1 << (bits & 7)).astype(np.uint8))

@@ -41,3 +41,21 @@ def test_a_batch_lookup_equals_each_documents_own(shared_data):
         left, right = np.searchsorted(index.hashes, own, "left"), np.searchsorted(index.hashes, own, "right")
         assert np.array_equal(positions, np.flatnonzero(right > left))
         assert per_item == Counter(ref for a, b in zip(left, right) for ref in index.refs[a:b].tolist())
+
+
+def test_the_index_built_in_one_batch_equals_item_by_item(shared_data):
+    """The benchmark index (every text's n-grams hashed in one batch) holds what hashing each item on its own and
+    keeping its distinct hashes gives, in the same order, on the real benchmark files."""
+    from medcorpus.curation.decontam.decontaminator import Decontaminator
+
+    step = Decontaminator([str(shared_data / "benchmarks")])
+    index = step.index
+    hashes, refs = [], []
+    for number, item in enumerate(step._items):
+        found = np.unique(np.concatenate([hash_ngrams(TOKEN.findall(t), step.n) for _, t in item.texts] or [[]]))
+        hashes.append(found.astype(np.uint64))
+        refs.append(np.full(len(found), number, dtype=np.uint32))
+    order = np.lexsort((np.concatenate(refs), np.concatenate(hashes)))
+    assert len(index) > 800_000 and len(step._items) > 10_000
+    assert np.array_equal(index.hashes, np.concatenate(hashes)[order])
+    assert np.array_equal(index.refs, np.concatenate(refs)[order]) and index.refs.dtype == np.uint32
