@@ -3,7 +3,8 @@
 Four passes (see README, "Near-duplicate removal"):
 1. `NearDedupSignature` (one task per input shard): datatrove's MinHash signature, band by band, plus
    per task a fixed-size record per document (source priority, length, id) and its full signature.
-2. datatrove's `MinhashDedupBuckets` (one task per band): documents whose band of hashes is equal.
+2. `NearDedupBuckets` (one task per band; datatrove's `MinhashDedupBuckets`, vectorised in `buckets.py`): documents
+   whose band of hashes is equal.
 3. `NearDedupCluster` (one task, `clusters.py`): confirms candidate pairs by the estimated
    Jaccard similarity of their full signatures, joins them (union-find) and picks the copy to keep.
 4. `NearDedupFilter` (one task per input shard, same readers as pass 1): drops the other copies into
@@ -22,10 +23,11 @@ from pathlib import Path
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.hashing import HashConfig
 
+from medcorpus.curation.dedup.near.buckets import NearDedupBuckets
 from medcorpus.curation.dedup.near.clusters import NearDedupCluster
 from medcorpus.curation.dedup.near.signature import NearDedupSignature
 
@@ -94,7 +96,7 @@ def near_dedup_pipelines(
     field = params.get("field", "text")
     return [
         ([*readers(), NearDedupSignature(signatures, docs, config, params["priority"], field)], tasks),
-        ([MinhashDedupBuckets(signatures, buckets, config=config)], config.num_buckets),
+        ([NearDedupBuckets(signatures, buckets, config=config)], config.num_buckets),
         ([cluster], 1),
         ([*readers(), NearDedupFilter(remove, exclusion_writer, REASONS[field]), *tail], tasks),
     ]
