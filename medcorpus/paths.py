@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import io
+import re
 
 import fsspec
 from fsspec.core import url_to_fs
 
 LEDGER_NAME = "medcorpus-ledger.json"  # the downloaders' record of what a folder holds: never an input
 GLOB_CHARS = "*?["
+
+
+def flat_name(path: str) -> str:
+    """A relative path as one file name: every run of characters other than letters, digits, `_` and `.` is `-`."""
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", path).strip("-")
 
 
 def has_scheme(path: str) -> bool:

@@ -19,6 +19,10 @@ from datatrove.utils.typeshelper import StatHints
 
 from medcorpus.io.atomic import final_name, publish, remove_quietly, temp_name, with_path
 
+# datatrove counts a writer's documents per output file under the file's name with this in place of the task's
+# rank, so that every task adds to one label (`DiskWriter.write`)
+STATS_RANK = "XXXXX"
+
 
 class IncompleteWriteError(OSError):
     """A file read back after writing does not hold what was written."""
@@ -59,7 +63,7 @@ class AtomicFilesMixin:
             self._write(self.adapter(document), self._get_output_file_with_retry(temp), temp)
         except OSError as error:  # name the file the user will look for, not its temporary name
             raise with_path(error, self._local(final_name(temp))) from error
-        self.stat_update(self._get_output_filename(document, "XXXXX", **kwargs), StatHints.total)
+        self.stat_update(self._get_output_filename(document, STATS_RANK, **kwargs), StatHints.total)
         self.update_doc_stats(document)
 
     def _write(self, document: dict, file_handler: IO, filename: str):

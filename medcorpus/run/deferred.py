@@ -37,6 +37,7 @@ from datatrove.utils.batching import batched
 
 from medcorpus.documents import PREVIOUS_TEXT, STAGE_TOKENS
 from medcorpus.io.atomic import atomic_write_text
+from medcorpus.paths import flat_name
 
 PENDING = -1  # the count of a pending `stage_tokens` entry
 SETTLED = "settled"  # the folder of credits inside a stage's stats folder
@@ -84,7 +85,7 @@ class Settlement:
         stages folder, so the same run gives the same names wherever its output is."""
         stages = Path(self.stages[0]).parent.parent
         relative = Path(path).relative_to(stages) if Path(path).is_relative_to(stages) else Path(path)
-        return re.sub(r"[^A-Za-z0-9_.]+", "-", relative.as_posix()).strip("-")
+        return flat_name(relative.as_posix())
 
 
 class Credits:
@@ -114,9 +115,10 @@ class Credits:
     def write(self, rank: int) -> None:
         """One JSON file per credited stage (written even when empty, so a re-run task replaces its old one)."""
         for index, folder in enumerate(self.settlement.stages):
-            if index in self.tokens or (Path(folder, SETTLED, f"{self.who}-{rank:05d}.json")).exists():
+            path = Path(folder, SETTLED, f"{self.who}-{rank:05d}.json")
+            if index in self.tokens or path.exists():
                 payload = {source: {"tokens": n} for source, n in sorted(self.tokens[index].items())}
-                atomic_write_text(Path(folder, SETTLED, f"{self.who}-{rank:05d}.json"), json.dumps(payload))
+                atomic_write_text(path, json.dumps(payload))
 
 
 def settle_changed(documents: list[Document], credits: Credits, own: int) -> None:
@@ -132,7 +134,7 @@ def settle_changed(documents: list[Document], credits: Credits, own: int) -> Non
         if since is None:  # counted by a counter that did not defer (another run's output): count anew
             metadata[STAGE_TOKENS] = [current, PENDING, own]
         elif previous is not None:
-            changed.append((document, since, previous))
+            changed.append((document, since, previous, current))
         elif entry is None:
             metadata[STAGE_TOKENS] = [current, PENDING, 0]  # unchanged since the sources stage
         elif entry[0] != current:
@@ -141,9 +143,10 @@ def settle_changed(documents: list[Document], credits: Credits, own: int) -> Non
                 "so the earlier stages' token counts cannot be settled"
             )
     if changed:
-        for (document, since, _), count in zip(changed, credits.count([text for *_, text in changed])):
+        counts = credits.count([previous for _, _, previous, _ in changed])
+        for (document, since, _, current), count in zip(changed, counts):
             credits.credit(document, count, since, own)
-            document.metadata[STAGE_TOKENS] = [digest(document.text), PENDING, own]
+            document.metadata[STAGE_TOKENS] = [current, PENDING, own]
 
 
 class SettlingWriter:

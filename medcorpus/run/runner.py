@@ -62,15 +62,18 @@ def plan_run(config: RunConfig, encoder=None, defer_counts: bool = True) -> list
         counting = counting.model_copy(update={"add_bos": False, "add_eos": False, "eod_id": None, "eod_token": None})
     stages: list[Stage] = []
     steps = [(step, params) for step in STEP_ORDER if (params := curation_params(config.curation, step)) is not None]
+
+    def folder(number: int, name: str) -> Path:  # stages are numbered from 1 in run order
+        return root / "stages" / f"{number:02d}_{name}"
+
     settlement = None
     if counting is not None and config.sft is None and defer_counts:  # counts settled by the tokenize stage
         counted = ["sources"] + [step for step, _ in steps]
-        folders = tuple(str(root / "stages" / f"{index:02d}_{name}" / "stats") for index, name in enumerate(counted, 1))
-        settlement = Settlement(folders, counting.name, counting.add_bos, counting.add_eos)
+        stats = tuple(str(folder(number, name) / "stats") for number, name in enumerate(counted, 1))
+        settlement = Settlement(stats, counting.name, counting.add_bos, counting.add_eos)
 
     def context(name: str, ahead: int = 0) -> StageContext:
-        folder = root / "stages" / f"{len(stages) + 1 + ahead:02d}_{name}"
-        return StageContext(str(folder), config.format, tasks, counting, settlement)
+        return StageContext(str(folder(len(stages) + 1 + ahead, name)), config.format, tasks, counting, settlement)
 
     stages.append(source_stage(config.sources, context("sources")))
     while steps:

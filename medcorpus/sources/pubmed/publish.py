@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from medcorpus.io.atomic import atomic_write_text
+from medcorpus.paths import flat_name
 
 
 def nothing_to_resolve(resolved_file: str) -> bool:
@@ -70,9 +70,8 @@ class PublishUnresolved(PipelineStep):
         for path in sorted(Path(self.documents).glob("*/*.parquet")):
             relative = path.relative_to(self.documents)
             counts = file_counts(path, relative.parts[0], self.tokens)
-            name = re.sub(r"[^A-Za-z0-9_.]+", "-", relative.as_posix())
             payload = json.dumps(counts, indent=1, sort_keys=True)
-            atomic_write_text(Path(self.stats_dir, f"published-{name}.json"), payload)
+            atomic_write_text(Path(self.stats_dir, f"published-{flat_name(relative.as_posix())}.json"), payload)
             target = Path(self.output, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
