@@ -2,7 +2,7 @@
 instruction examples that ask a benchmark question (questions.py), and PubMed/PMC papers by PMID.
 
 Texts are split into words (runs of letters and digits, lower-cased); each word gets a 64-bit
-xxhash and each run of `n` words a polynomial hash of its word hashes (words.py). The index holds the
+hash and each run of `n` words a polynomial hash of its word hashes (words.py). The index holds the
 (n-gram hash, item) pairs of every benchmark item as two sorted numpy arrays (12 bytes a pair).
 """
 
@@ -20,8 +20,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.decontam.benchmarks import BenchmarkItem, load_items, resolve_benchmarks
 from medcorpus.curation.decontam.questions import QuestionIndex
-from medcorpus.curation.decontam.words import TOKEN as _TOKEN
-from medcorpus.curation.decontam.words import batch_hash_ngrams, hash_ngrams, ngram_hashes, words_of
+from medcorpus.curation.decontam.words import hash_ngrams, ngram_hashes, text_ngrams, words_of
 from medcorpus.documents import prompt_of, replace_text, turns_of
 from medcorpus.io.step_stats import read_step_counts
 
@@ -49,7 +48,7 @@ class NgramIndex:
         # every text's n-grams hashed in one batch (n-grams never cross two texts), then each item's distinct
         # hashes: the distinct (hash, item) pairs, sorted by hash, then item
         owners = [number for number, item in enumerate(items) for _ in item.texts]
-        grams = batch_hash_ngrams([_TOKEN.findall(text) for item in items for _, text in item.texts], n)
+        grams, _ = text_ngrams([text for item in items for _, text in item.texts], n)
         all_hashes = np.concatenate(grams) if grams else np.zeros(0, np.uint64)
         all_refs = np.repeat(np.array(owners, dtype=np.uint32), [len(g) for g in grams])
         order = np.lexsort((all_refs, all_hashes))
@@ -226,29 +225,27 @@ class Decontaminator(BaseFilter):
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         """`filter` over a batch, the word n-grams of all its documents hashed at once."""
-        words = [_TOKEN.findall(doc.text) for doc in batch]
-        ngrams = batch_hash_ngrams(words, self.n)
+        ngrams, words = text_ngrams([doc.text for doc in batch], self.n)
         found = self.index.lookup_many(ngrams)
-        return [self._filter(*args) for args in zip(batch, words, ngrams, found)]
+        return [self._filter(*args) for args in zip(batch, words.tolist(), ngrams, found)]
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        words = _TOKEN.findall(doc.text)
-        ngrams = hash_ngrams(words, self.n)
-        return self._filter(doc, words, ngrams, self.index.lookup(ngrams))
+        return self.filter_batch([doc])[0]
 
     def _filter(
-        self, doc: Document, words: list[str], ngrams: np.ndarray, found: tuple[np.ndarray, Counter]
+        self, doc: Document, words: int, ngrams: np.ndarray, found: tuple[np.ndarray, Counter]
     ) -> bool | tuple[bool, str]:
+        """The verdict on one document, given its word count, word n-gram hashes and their index matches."""
         pmid = doc.metadata.get("pmid")
         if self.match_pmids and pmid is not None and doc.metadata.get("source") in self.pmid_sources:
             benchmark = self.pmids.get(str(pmid))
             if benchmark is not None:
-                self._count_hit(benchmark, doc, len(_TOKEN.findall(doc.text)), "pmid")
+                self._count_hit(benchmark, doc, words, "pmid")
                 self._mark(doc, benchmark, str(pmid), 0)
                 return False, f"benchmark_pmid_{benchmark}"
         turns = turns_of(doc)
         if turns is not None and self.questions:
-            benchmark = self._question_hit(doc, turns, len(words))
+            benchmark = self._question_hit(doc, turns, words)
             if benchmark is not None:
                 return False, f"benchmark_question_{benchmark}"
         positions, per_item = found
@@ -258,11 +255,11 @@ class Decontaminator(BaseFilter):
         best = min(hits, key=lambda number: (-hits[number], number))
         benchmark, item = self.index.items[best]
         for name in sorted({self.index.items[number][0] for number in hits}):
-            self._count_hit(name, doc, len(words), "ngram")
+            self._count_hit(name, doc, words, "ngram")
         self._mark(doc, benchmark, item, hits[best])
         if self.action == "cut" and turns is None:
             text, removed = cut_passages(doc.text, words_of(doc.text), positions, self.n)
-            if len(words) - removed >= self.min_words_left:
+            if words - removed >= self.min_words_left:
                 replace_text(doc, text)
                 doc.metadata["decontam_cut_words"] = removed
                 self.stat_update(f"benchmark_{benchmark}_cut_words", value=removed)
