@@ -240,3 +240,31 @@ def test_the_download_ledger_is_never_an_input(tmp_path):
     (tmp_path / "a.jsonl").unlink()
     with pytest.raises(InputError, match="matches no files"):
         expand_inputs([str(tmp_path)], (".json",))
+
+
+def test_each_reject_is_traced_once_by_an_exclusion_row_or_else_a_debug_line(tmp_path):
+    """With an exclusion writer a rejected record's trace is its row (id, file, reason); without one, a debug line.
+    Either way the file's summary line is logged at warning level."""
+    from datatrove.utils.logging import logger
+
+    from medcorpus.io.formats import make_writer
+    from medcorpus.run.counts import read_exclusions
+
+    path = write_lines(tmp_path / "two_bad.jsonl", [json.dumps({"id": "a", "text": TEXT}), "{broken", "[1]"])
+    for excluded in (None, tmp_path / "excluded"):
+        lines: list[tuple[str, str]] = []
+        sink = logger.add(lambda m, to=lines: to.append((m.record["level"].name, m.record["message"])), level="DEBUG")
+        try:
+            writer = make_writer(str(excluded)) if excluded else None
+            docs = list(GeneralReader([str(path)], exclusion_writer=writer).run())
+        finally:
+            logger.remove(sink)
+        assert len(docs) == 1
+        debug = [message for level, message in lines if level == "DEBUG" and "skipped a record" in message]
+        warnings = [message for level, message in lines if level == "WARNING" and "two_bad.jsonl" in message]
+        assert len(warnings) == 1 and "bad_json 1" in warnings[0] and "not_object 1" in warnings[0]
+        if excluded is None:
+            assert len(debug) == 2 and all("two_bad.jsonl" in message for message in debug)
+        else:
+            assert debug == []
+            assert read_exclusions(excluded) == {"general": {"bad_json": 1, "not_object": 1}}
