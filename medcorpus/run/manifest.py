@@ -82,7 +82,8 @@ def stage_summary(
     name: str, folder: Path, previous: dict | None, steps_in: str | None = None, step_name: str | None = None
 ) -> dict:
     """Documents, characters and tokens in and out of one stage, and its removals by reason. A stage whose step
-    ran in another stage's pipeline finds its step counts in that stage's logs (`steps_in`) under `step_name`."""
+    ran in another stage's pipeline finds its step counts in that stage's logs (`steps_in`) under `step_name` (and
+    those of any passes it ran itself in its own logs)."""
     out = read_counts(folder / "stats")
     removed = read_exclusions(folder / "excluded")
     summary = {"name": name, "output": str(folder), "out": out, "removed": removed}
@@ -93,6 +94,7 @@ def stage_summary(
         steps = {key: value for key, value in steps.items() if key == step_name}
     if steps_in is not None and Path(steps_in).name != folder.name:
         summary["ran_in"] = Path(steps_in).name  # the stage whose pipeline ran this step (and whose time it is)
+        steps = read_step_counts(folder) | steps  # a multi-pass stage's other passes ran in its own folder
     if steps:
         summary["steps"] = steps  # every step's own counts: rules applied, benchmarks hit, ...
     if name == "decontam":

@@ -17,6 +17,7 @@ from medcorpus.run.plan import check_categories
 from medcorpus.run.stages import (
     Stage,
     chat_encoder,
+    continue_stage,
     curation_params,
     curation_stage,
     fused_stages,
@@ -83,9 +84,17 @@ def plan_run(config: RunConfig, encoder=None, defer_counts: bool = True) -> list
         if len(group) > 1:
             contexts = [context(step, ahead) for ahead, (step, _) in enumerate(group)]
             stages += fused_stages(group, [stages[-1].output], contexts, config.seed)
-        else:
-            step, params = group[0]
-            stages.append(curation_stage(step, params, [stages[-1].output], context(step), config.seed))
+            continue
+        step, params = group[0]
+        stage = curation_stage(step, params, [stages[-1].output], context(step), config.seed)
+        stages.append(stage)
+        following = []  # single-pass steps after a multi-pass one continue its last pass
+        while config.fuse_steps and not single_pass(step, params) and steps and single_pass(*steps[0]):
+            following.append(steps.pop(0))
+        if following:
+            contexts = [context(name, ahead) for ahead, (name, _) in enumerate(following)]
+            head = continue_stage(stage, contexts[-1].out)
+            stages += fused_stages(following, [], contexts, config.seed, head)
     if config.sft is None:
         tokenizer = config.tokenizer.load()
         identity, tokenizer_files = tokenizer.identity(), [tokenizer.path]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.clean.cleaner import TextCleaner
 from medcorpus.curation.decontam.decontaminator import Decontaminator
@@ -19,6 +20,7 @@ from medcorpus.curation.language.filter import LanguageFilter
 from medcorpus.curation.quality.filter import QualityFilter
 from medcorpus.run.config import ConfigError, CurationConfig, SftConfig, SourceConfig, TokenizerConfig
 from medcorpus.run.context import StageContext
+from medcorpus.run.counts import StageCounter
 from medcorpus.sources import reader_class
 from medcorpus.sources.mimic.split import MimicPartReader, MimicSplitter, csv_inputs
 
@@ -177,15 +179,22 @@ def single_pass(step: str, params: dict) -> bool:
     return step in SINGLE_PASS and not (step == "clean" and params.get("boilerplate"))
 
 
-def fused_stages(group: list[tuple[str, dict]], inputs: list[str], contexts: list[StageContext], seed: int):
+def fused_stages(
+    group: list[tuple[str, dict]],
+    inputs: list[str],
+    contexts: list[StageContext],
+    seed: int,
+    head: list[PipelineStep] | None = None,
+) -> list[Stage]:
     """Consecutive single-pass steps (clean -> lang -> quality, deid -> decontam) as one datatrove pipeline: the
     documents are read once and written once, by the last step's stage, instead of once per step.
 
     Each step keeps its own stage and folder, with what it removed (`excluded/`), its counts (`stats/`, its
     own stage counter right after it) and, in the manifest, its step counts (from the pipeline's logs in the
-    last folder); only the documents between the steps are not written. The result equals running the
-    stages one by one (tested)."""
-    steps: list[PipelineStep] = [contexts[0].reader(folder) for folder in inputs]
+    last folder); only the documents between the steps are not written. `head` replaces the readers of `inputs`:
+    the last pass of the multi-pass stage before the steps, up to its counter (`continue_stage`). The result
+    equals running the stages one by one (tested)."""
+    steps: list[PipelineStep] = head if head is not None else [contexts[0].reader(folder) for folder in inputs]
     stages = []
     for (step, params), ctx in zip(group, contexts):
         current = stage_filter(step, params, ctx, seed)
@@ -194,6 +203,19 @@ def fused_stages(group: list[tuple[str, dict]], inputs: list[str], contexts: lis
     steps.append(contexts[-1].writer())
     stages[-1].pipelines = [(steps, contexts[-1].tasks)]
     return stages
+
+
+def continue_stage(stage: Stage, into: str) -> list[PipelineStep]:
+    """Take a multi-pass stage's last pass (one pass over the documents ending with the stage's counter and
+    writer: the exact-dedup drop, the near-dup filter, the boilerplate remover) out of it, without its writer,
+    for `fused_stages` to continue with the single-pass steps after it in the stage folder `into`: the stage's
+    documents are not written. Its other passes stay; the manifest reads the moved step's counts in `into`."""
+    steps, _tasks = stage.pipelines.pop()
+    counter, writer = steps[-2:]
+    if not isinstance(counter, StageCounter) or not isinstance(writer, DiskWriter):
+        raise ValueError(f"stage {stage.name}: its last pass does not end with its counter and writer")
+    stage.steps_in, stage.step_name = into, steps[-3].name
+    return steps[:-1]
 
 
 def curation_params(curation: CurationConfig, step: str) -> dict | None:
