@@ -109,3 +109,15 @@ def test_infeasible_mix_in_a_run_fails_without_a_traceback(tmp_path, shared_data
     assert "Traceback" not in done.stdout + done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last == "error: mix.ratios asks for categories with no documents: ['general']"
+
+
+def test_the_cli_loads_pdf_extraction_only_with_the_guideline_reader():
+    """pymupdf and its layout models (about 1 CPU-second) load with the guideline reader, not with every command."""
+    probe = (
+        "import sys; import medcorpus.cli.main; before = 'pymupdf' in sys.modules; "
+        "from medcorpus.sources import reader_class; reader_class('guidelines'); "
+        "print(before, 'pymupdf' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]
