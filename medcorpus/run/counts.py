@@ -98,9 +98,9 @@ def _counted(data: DocumentsPipeline, tokenizer: str, add_bos: bool, add_eos: bo
                 document.metadata[TOKENS_KEY] = [digest, None]
                 changed.append(document)
         if changed:
-            encoded = encoder.encode_documents([document.text for document in changed], num_threads=1)
-            for document, ids in zip(changed, encoded):
-                document.metadata[TOKENS_KEY][1] = len(ids)
+            counts = encoder.encode_flat([document.text for document in changed])[1].tolist()
+            for document, count in zip(changed, counts):
+                document.metadata[TOKENS_KEY][1] = count
         yield batch
 
 

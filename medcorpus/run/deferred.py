@@ -104,7 +104,7 @@ class Credits:
 
             s = self.settlement
             self._tokenizer = load_tokenizer(s.tokenizer, add_bos=s.add_bos, add_eos=s.add_eos)
-        return [len(ids) for ids in self._tokenizer.encode_documents(texts, num_threads=1)]
+        return self._tokenizer.encode_flat(texts)[1].tolist()
 
     def credit(self, document: Document, count: int, since: int, until: int) -> None:
         """Credit `count` tokens of the document's source to the stages from `since` up to `until`."""

@@ -120,7 +120,7 @@ def token_lengths(tokenizer, documents: list) -> list[int]:
     from medcorpus.tokenize.chat import ChatEncoder, ChatError
 
     if not isinstance(tokenizer, ChatEncoder):
-        return [len(ids) for ids in tokenizer.encode_documents([document.text for document in documents])]
+        return tokenizer.encode_flat([document.text for document in documents])[1].tolist()
     lengths = []
     for document in documents:
         try:

@@ -95,7 +95,10 @@ class ShardStep(PipelineStep):
             return []
         lengths = [len(ids) for _, ids, _ in kept]
         total = sum(lengths)
-        flat = np.fromiter(chain.from_iterable(ids for _, ids, _ in kept), dtype=writer.dtype, count=total)
+        if all(isinstance(ids, np.ndarray) for _, ids, _ in kept):
+            flat = np.concatenate([ids for _, ids, _ in kept]).astype(writer.dtype, copy=False)
+        else:
+            flat = np.fromiter(chain.from_iterable(ids for _, ids, _ in kept), dtype=writer.dtype, count=total)
         masks = None
         if self.masks:
             masks = np.fromiter(chain.from_iterable(mask for _, _, mask in kept), dtype=np.uint8, count=total)
@@ -156,9 +159,11 @@ class ShardTokenizer(ShardStep):
     skipped as `tokenizer_error:<error name>`.
 
     `tokenizer` is a name or path (with the `add_bos`/`add_eos`/`eod_id`/`eod_token` policy) or a ready
-    `Tokenizer`, whose own policy is then used. `threads` is the encoder threads per worker (SentencePiece;
-    default 1: one worker uses one core, scale with workers; -1 uses all cores). Each batch is encoded in
-    one call (in a background thread, overlapping with reading and writing) and written as one flat array.
+    `Tokenizer`, whose own policy is then used. Each batch is encoded in one call (in a background thread,
+    overlapping with reading and writing) and written as one flat array: word by word with each distinct word
+    encoded once for a segmentable SentencePiece model (`segments.py`; Mistral's and LLaMA's), else by the
+    backend, with `threads` encoder threads per worker (default 1: one worker uses one core, scale with
+    workers; -1 uses all cores).
     """
 
     def __init__(
@@ -181,6 +186,10 @@ class ShardTokenizer(ShardStep):
     def _encode(self, batch: list[Document]) -> list[Encoded | str]:
         """Token ids per document, or the error name for one the tokenizer refuses (the rest survives)."""
         try:
+            if self.tokenizer.segment_encoder() is not None:  # one array for the batch, a view per document
+                flat, lengths = self.tokenizer.encode_flat([document.text for document in batch])
+                ends = np.cumsum(lengths).tolist()
+                return [(flat[end - length : end], None) for end, length in zip(ends, lengths.tolist())]
             encoded = self.tokenizer.encode_documents([document.text for document in batch], num_threads=self.threads)
             return [(ids, None) for ids in encoded]
         except (TypeError, ValueError, RuntimeError, UnicodeError):

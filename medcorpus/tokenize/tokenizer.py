@@ -17,10 +17,12 @@ import importlib.util
 import os
 import re
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
 from medcorpus.io.hashing import sha256_file
+from medcorpus.tokenize.segments import SegmentEncoder, segmentable
 
 DEFAULT_TOKENIZER = "mistral-7b-v0.1"
 
@@ -161,6 +163,7 @@ class Tokenizer:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_model"] = None  # reloaded lazily in the process that uses it
+        state["_segments"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -180,11 +183,47 @@ class Tokenizer:
         """Token ids of one document with the BOS/EOS policy applied."""
         return self._prefix + self.encode(text) + self._suffix
 
+    def segment_encoder(self) -> SegmentEncoder | None:
+        """The word-by-word encoder of a segmentable SentencePiece model (`segments.py`), else None."""
+        if self.__dict__.get("_segments") is None:
+            model = self._load()
+            usable = self.kind == "sentencepiece" and segmentable(model.serialized_model_proto())
+            self._segments = SegmentEncoder(model) if usable else False
+        return self._segments or None
+
+    def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`encode_documents` of a batch as one integer array (every document's ids in turn) and each document's
+        number of ids."""
+        texts = list(texts)
+        segments = self.segment_encoder()
+        if segments is None:
+            encoded = self.encode_documents(texts, num_threads=1)
+            lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+            return np.fromiter(chain.from_iterable(encoded), np.int64, int(lengths.sum())), lengths
+        ids, lengths = segments.encode_flat(texts)
+        prefix, suffix = self._prefix, self._suffix
+        if not prefix and not suffix:
+            return ids, lengths
+        sized = lengths + len(prefix) + len(suffix)
+        starts = np.cumsum(sized) - sized
+        out = np.empty(int(sized.sum()), dtype=ids.dtype)
+        out[np.repeat(starts + len(prefix) - (np.cumsum(lengths) - lengths), lengths) + np.arange(len(ids))] = ids
+        for offset, token in enumerate(prefix):
+            out[starts + offset] = token
+        for offset, token in enumerate(suffix):
+            out[starts + len(prefix) + lengths + offset] = token
+        return out, sized
+
     def encode_documents(self, texts: list[str], num_threads: int = -1) -> list[list[int]]:
-        """`encode_document` over a batch (the backend may use several threads); same ids as one by one."""
+        """`encode_document` over a batch (the backend may use several threads; a segmentable SentencePiece model
+        is encoded word by word instead, `segments.py`); the same ids as one by one."""
         texts = list(texts)
         if not texts:
             return []
+        if self.segment_encoder() is not None:
+            ids, lengths = self.encode_flat(texts)
+            flat, ends = ids.tolist(), np.cumsum(lengths).tolist()
+            return [flat[end - length : end] for end, length in zip(ends, lengths.tolist())]
         model = self._load()
         if self.kind == "sentencepiece" and self.eod_id is None:
             return model.encode(texts, add_bos=self.add_bos, add_eos=self.add_eos, num_threads=num_threads)
