@@ -6,7 +6,7 @@ segments (a run of "▁" and the characters up to the next one) that are encoded
 inside one segment happen in the same order whatever is beside it, and no merge joins two of them. That holds
 when (checked on the model file, `segmentable`): the model is BPE with the identity normaliser, a dummy prefix,
 escaped and kept (not collapsed) whitespace, no user-defined pieces, and no piece holds "▁" after another
-character. Mistral's and LLaMA's tokenizers are such models.
+character. The shipped Mistral-7B model is one; any other model is checked when loaded.
 
 `SegmentEncoder` keeps each distinct segment's ids (bounded: forgotten all at once past `CACHE_LIMIT` segments)
 and builds a batch's ids with numpy, so a word of natural text is encoded about once per task instead of once

@@ -161,7 +161,7 @@ class ShardTokenizer(ShardStep):
     `tokenizer` is a name or path (with the `add_bos`/`add_eos`/`eod_id`/`eod_token` policy) or a ready
     `Tokenizer`, whose own policy is then used. Each batch is encoded in one call (in a background thread,
     overlapping with reading and writing) and written as one flat array: word by word with each distinct word
-    encoded once for a segmentable SentencePiece model (`segments.py`; Mistral's and LLaMA's), else by the
+    encoded once for a segmentable SentencePiece model (`segments.py`; the shipped Mistral model is), else by the
     backend, with `threads` encoder threads per worker (default 1: one worker uses one core, scale with
     workers; -1 uses all cores).
     """
