@@ -23,7 +23,7 @@ import numpy as np
 
 SPACE = "\u2581"  # SentencePiece's whitespace symbol
 SEGMENT = re.compile(f"{SPACE}+[^{SPACE}]*|[^{SPACE}]+")
-CACHE_LIMIT = 1 << 20  # distinct segments kept
+CACHE_LIMIT = 1 << 20  # distinct segments kept (~150 MB at most: the dict, their ids, offsets)
 _BPE, _USER_DEFINED = 2, 4  # ModelProto's TrainerSpec.model_type and SentencePiece.type values
 
 
