@@ -163,9 +163,14 @@ class RunPlan:
         }
 
 
+def offered_categories(config: RunConfig) -> set[str]:
+    """The categories of the configured sources' documents."""
+    return {source.options.get("category", reader_class(source.type).category) for source in config.sources.values()}
+
+
 def check_categories(config: RunConfig) -> None:
     """Fail up front when the ratios ask for a category no configured source can give."""
-    offered = {source.options.get("category", reader_class(source.type).category) for source in config.sources.values()}
+    offered = offered_categories(config)
     wanted = [category for category in CATEGORIES if category in config.mix.ratios]
     missing = [category for category in wanted if category not in offered]
     if missing:

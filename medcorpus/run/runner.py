@@ -13,7 +13,7 @@ from medcorpus.run.deferred import Settlement
 from medcorpus.run.executors import check_executor, run_stages
 from medcorpus.run.inputs_record import prepare_inputs
 from medcorpus.run.manifest import ManifestWriter
-from medcorpus.run.plan import check_categories
+from medcorpus.run.plan import check_categories, offered_categories
 from medcorpus.run.stages import (
     Stage,
     chat_encoder,
@@ -63,6 +63,8 @@ def plan_run(config: RunConfig, encoder=None, defer_counts: bool = True) -> list
         counting = counting.model_copy(update={"add_bos": False, "add_eos": False, "eod_id": None, "eod_token": None})
     stages: list[Stage] = []
     steps = [(step, params) for step in STEP_ORDER if (params := curation_params(config.curation, step)) is not None]
+    offered = offered_categories(config)  # de-identification loads its detectors only if a source may need them
+    steps = [(s, p | {"preload": bool(offered & set(p["categories"]))} if s == "deid" else p) for s, p in steps]
 
     def folder(number: int, name: str) -> Path:  # stages are numbered from 1 in run order
         return root / "stages" / f"{number:02d}_{name}"

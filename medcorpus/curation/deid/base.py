@@ -1,4 +1,4 @@
-"""Shared pieces of the PHI detectors: the tag set, one scrubadub `Filth` class per tag, and a detector base.
+"""Shared pieces of the PHI detectors: one scrubadub `Filth` class per tag (`spans.py`), and a detector base.
 
 Every detector of `medcorpus.curation` is a `scrubadub.detectors.Detector`; its spans are `PhiFilth`
 objects whose ``type`` is one of `TAGS`. A detector may also expose `spans(text)`, the plain
@@ -14,14 +14,7 @@ from collections.abc import Iterator
 from scrubadub.detectors import Detector
 from scrubadub.filth import Filth
 
-TAGS = ("NAME", "DATE", "HOSPITAL", "LOCATION", "ID", "PHONE", "AGE>89", "CONTACT", "PHI")
-Span = tuple[int, int, str]
-
-# Tags already written into a text (by placeholder normalisation) are never re-detected.
-TAG_TEXT = re.compile(r"\[(?:" + "|".join(re.escape(tag) for tag in TAGS) + r")\]")
-# MIMIC-III placeholders and MIMIC-IV's untyped ``___``: detectors leave these to placeholder normalisation.
-PLACEHOLDER = re.compile(r"\[\*\*([^\]\n]{0,200}?)\*\*\]")
-UNTYPED = re.compile(r"(?<!_)___(?!_)")
+from medcorpus.curation.deid.spans import TAGS, Span
 
 
 class PhiFilth(Filth):
@@ -58,28 +51,6 @@ class PhiDetectorBase(Detector, ABC):
                     document_name=document_name,
                     locale=self.locale,
                 )
-
-
-# Where two detectors claim the same span, the more specific tag wins (a hospital over a name).
-_PRIORITY = {"DATE": 0, "PHONE": 1, "ID": 2, "CONTACT": 3, "AGE>89": 4, "HOSPITAL": 5, "LOCATION": 6, "NAME": 7}
-
-
-def merge_spans(spans: list[Span]) -> list[Span]:
-    """Sort spans and fuse overlapping ones; the earliest (then longest, then most specific) span's tag wins."""
-    merged: list[Span] = []
-    for start, end, tag in sorted(spans, key=lambda s: (s[0], -s[1], _PRIORITY.get(s[2], 0))):
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            if end > last[1]:
-                merged[-1] = (last[0], end, last[2])
-        else:
-            merged.append((start, end, tag))
-    return merged
-
-
-def protected_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges no detector may touch: ``[TAG]`` tags, ``[** **]`` placeholders and untyped ``___``."""
-    return [m.span() for pattern in (TAG_TEXT, PLACEHOLDER, UNTYPED) for m in pattern.finditer(text)]
 
 
 _WORD_START = re.compile(r"[A-Za-z]+")

@@ -41,15 +41,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from medcorpus.curation.deid.base import PLACEHOLDER, UNTYPED, Span, merge_spans
-from medcorpus.curation.deid.detector import PhiDetector
 from medcorpus.curation.deid.learned.model import DEFAULT_THRESHOLD, shipped
+from medcorpus.curation.deid.spans import PLACEHOLDER, UNTYPED, Span, merge_spans
 from medcorpus.curation.deid.surrogates import Surrogates
 from medcorpus.documents import TURN_SEPARATOR, map_turns
+
+if TYPE_CHECKING:
+    from medcorpus.curation.deid.detector import PhiDetector
 
 _DATE_DIGITS = re.compile(r"\d{1,4}(?:\s*[-/]\s*\d{0,4}){0,2}")
 # Keyword rules applied in order to the lower-cased placeholder text; the first match wins.
@@ -115,6 +118,9 @@ class Deidentifier(PipelineStep):
     (``[NAME]``, ...) or ``surrogates``: consistent realistic stand-ins drawn with `seed` (see `surrogates`).
     `learned` adds the shipped name/place classifier to the rule detectors; a candidate word is PHI when its
     probability reaches `threshold` (lower: more recall, less precision; see `medcorpus eval deid --curve`).
+    The detectors (scrubadub, with nltk and scipy: about 1.5 CPU-seconds to import) are imported when the step
+    is built, before the executor forks its workers, unless `preload` is off (a run with no source of the
+    given categories: they are then imported only if a worker meets such a document).
     """
 
     name = "de-identifier"
@@ -128,6 +134,7 @@ class Deidentifier(PipelineStep):
         seed: int = 0,
         learned: bool = True,
         threshold: float = DEFAULT_THRESHOLD,
+        preload: bool = True,
     ):
         super().__init__()
         if replace not in ("tags", "surrogates"):
@@ -141,10 +148,14 @@ class Deidentifier(PipelineStep):
         self.replace = replace
         self.seed = seed
         self._detector: PhiDetector | None = None
+        if preload:
+            import medcorpus.curation.deid.detector  # noqa: F401
 
     @property
     def detector(self) -> PhiDetector:
         if self._detector is None:
+            from medcorpus.curation.deid.detector import PhiDetector
+
             self._detector = PhiDetector(classifier=shipped(self.threshold) if self.learned else None)
         return self._detector
 

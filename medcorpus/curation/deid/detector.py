@@ -13,12 +13,13 @@ import re
 
 import scrubadub
 
-from medcorpus.curation.deid.base import TAGS, PhiDetectorBase, Span, merge_spans, protected_spans
+from medcorpus.curation.deid.base import PhiDetectorBase
 from medcorpus.curation.deid.dates import DateDetector
 from medcorpus.curation.deid.learned.model import WordClassifier
 from medcorpus.curation.deid.locations.detector import LocationDetector
 from medcorpus.curation.deid.names.detector import NameDetector
 from medcorpus.curation.deid.numbers import NumberDetector
+from medcorpus.curation.deid.spans import TAGS, Span, merge_spans, protected_spans
 from medcorpus.curation.deid.words import COMMON, DICT, EPONYM, FUNC, MEDICAL, WordFlags
 
 __all__ = ["TAGS", "PhiDetector"]

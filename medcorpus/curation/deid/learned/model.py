@@ -16,8 +16,8 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
-from medcorpus.curation.deid.base import Span
 from medcorpus.curation.deid.learned.features import Featurizer
+from medcorpus.curation.deid.spans import Span
 
 CLASSES = ("O", "NAME", "LOCATION")
 MODEL_FILE = Path(__file__).with_name("model.json")
