@@ -25,13 +25,13 @@ def test_token_counts_are_exact_and_carried_over_unchanged_text(tmp_path, monkey
     assert all(len(d.metadata[TOKENS_KEY]) == 2 for d in first)
 
     encoded: list[int] = []
-    original = type(tokenizer).encode_documents
+    original = type(tokenizer).encode_flat
 
-    def spy(self, batch, num_threads=-1):
+    def spy(self, batch):
         encoded.extend(len(t) for t in batch)
-        return original(self, batch, num_threads)
+        return original(self, batch)
 
-    monkeypatch.setattr(type(tokenizer), "encode_documents", spy)
+    monkeypatch.setattr(type(tokenizer), "encode_flat", spy)
     for document in first:  # as the next stage reads them back from Parquet
         document.metadata = json.loads(json.dumps(document.metadata))
     first[3].text += " Changed by a later step."
