@@ -23,6 +23,7 @@ from medcorpus.run.stages import (
     fused_stages,
     mix_stage,
     sft_tokenize_stage,
+    sign_ahead,
     single_pass,
     source_stage,
     tokenize_stage,
@@ -89,6 +90,8 @@ def plan_run(config: RunConfig, encoder=None, defer_counts: bool = True) -> list
             continue
         step, params = group[0]
         stage = curation_stage(step, params, [stages[-1].output], context(step), config.seed)
+        if config.fuse_steps and step == "dedup":
+            sign_ahead(stages[-1], stage, config.format)
         stages.append(stage)
         following = []  # single-pass steps after a multi-pass one continue its last pass
         while config.fuse_steps and not single_pass(step, params) and steps and single_pass(*steps[0]):

@@ -18,6 +18,7 @@ from medcorpus.curation.decontam.decontaminator import Decontaminator
 from medcorpus.curation.dedup.exact import exact_dedup_steps
 from medcorpus.curation.language.filter import LanguageFilter
 from medcorpus.curation.quality.filter import QualityFilter
+from medcorpus.io.formats import DOCUMENTS, SUFFIX
 from medcorpus.run.config import ConfigError, CurationConfig, SftConfig, SourceConfig, TokenizerConfig
 from medcorpus.run.context import StageContext
 from medcorpus.run.counts import StageCounter
@@ -216,6 +217,25 @@ def continue_stage(stage: Stage, into: str) -> list[PipelineStep]:
         raise ValueError(f"stage {stage.name}: its last pass does not end with its counter and writer")
     stage.steps_in, stage.step_name = into, steps[-3].name
     return steps[:-1]
+
+
+def sign_ahead(before: Stage, stage: Stage, fmt: str) -> bool:
+    """Let the single-pass stage `before`, whose documents `stage` reads, sign them for `stage`'s first pass on
+    their way to its writer (`run/ahead.py`); False where `before` is not such a stage."""
+    from medcorpus.curation.dedup.exact import FieldSignatures
+    from medcorpus.run.ahead import Ahead, SignAhead
+
+    if before.name not in SINGLE_PASS or len(before.pipelines) != 1:
+        return False
+    steps, _tasks = before.pipelines[0]
+    writer, signature = steps[-1], stage.pipelines[0][0][-1]
+    if not isinstance(writer, DiskWriter) or writer.output_filename.template != DOCUMENTS + SUFFIX[fmt]:
+        return False
+    if not isinstance(signature, FieldSignatures):
+        return False
+    signature.ahead = Ahead(str(Path(stage.output, "work", "ahead")), before.output, SUFFIX[fmt])
+    steps.insert(len(steps) - 1, SignAhead(signature, signature.ahead))
+    return True
 
 
 def curation_params(curation: CurationConfig, step: str) -> dict | None:

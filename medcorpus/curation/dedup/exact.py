@@ -105,8 +105,28 @@ class _Cursor:
         return self.values[self.next] if found else 0
 
 
+class _Signer:
+    """One task's signatures, a document at a time (its position: the order `add` is called in)."""
+
+    def __init__(self, steps: dict[str, ExactDedupSignature], rank: int):
+        self.steps, self.rank, self.position = steps, rank, 0
+        self.signatures: dict[str, list] = {field: [] for field in steps}
+
+    def add(self, doc: Document) -> None:
+        for field, step in self.steps.items():
+            self.signatures[field].extend(step.get_hashes(doc, self.position))
+        self.position += 1
+
+    def save(self) -> None:
+        for field, step in self.steps.items():
+            step.save_hashes(self.rank, self.signatures[field])
+
+
 class FieldSignatures(PipelineStep):
-    """Stage 1: datatrove's signature of every document, per field, into `<signatures_dir>/<field>`."""
+    """Stage 1: datatrove's signature of every document, per field, into `<signatures_dir>/<field>`.
+
+    With `ahead` (`run/ahead.py`) a task whose documents the stage before signed on their way out reads
+    nothing."""
 
     type = "🫂 - DEDUPS"
     name = "exact-dedup signatures"
@@ -116,16 +136,23 @@ class FieldSignatures(PipelineStep):
         self.steps = {
             field: ExactDedupSignature(f"{signatures_dir}/{field}", config) for field, config in configs.items()
         }
+        self.ahead = None
+
+    def signer(self, rank: int) -> _Signer:
+        """A task's signatures, added a document at a time and saved at the end."""
+        return _Signer(self.steps, rank)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
-        signatures: dict[str, list] = {field: [] for field in self.steps}
+        signed = self.ahead.signed(rank, world_size) if self.ahead is not None else None
+        if signed is not None:  # already signed: the readers before this step are never started
+            self.stat_update(StatHints.total, value=signed)
+            return
         with self.track_time():
-            for index, doc in enumerate(data):
+            signer = self.signer(rank)
+            for doc in data:
                 self.stat_update(StatHints.total)
-                for field, step in self.steps.items():
-                    signatures[field].extend(step.get_hashes(doc, index))
-            for field, step in self.steps.items():
-                step.save_hashes(rank, signatures[field])
+                signer.add(doc)
+            signer.save()
 
 
 class WithoutFound(PipelineStep):
