@@ -90,7 +90,7 @@ def plan_run(config: RunConfig, encoder=None, defer_counts: bool = True) -> list
             continue
         step, params = group[0]
         stage = curation_stage(step, params, [stages[-1].output], context(step), config.seed)
-        if config.fuse_steps and step == "dedup":
+        if config.fuse_steps and step in ("dedup", "near_dedup"):
             sign_ahead(stages[-1], stage, config.format)
         stages.append(stage)
         following = []  # single-pass steps after a multi-pass one continue its last pass

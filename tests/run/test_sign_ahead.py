@@ -1,6 +1,6 @@
-"""Signing ahead (`run/ahead.py`): exact-dedup signatures made on the quality stage's way out equal the ones the
-dedup stage makes by reading its input back, and are used only when task r of the dedup stage reads exactly what
-task r of the quality stage wrote."""
+"""Signing ahead (`run/ahead.py`): exact-dedup signatures made on the way out of the stage before dedup (and
+near-dup signatures on the way out of dedup) equal the ones those stages make by reading their input back, and
+are used only when task r reads exactly what task r of the stage before wrote."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _run(tmp_path, name: str, inputs: Path, fuse: bool) -> dict:
         "workers": 2,
         "fuse_steps": fuse,
         "sources": {"abstracts": {"type": "general", "inputs": [str(inputs)]}},
-        "curation": {"near_dedup": None, "deid": None, "decontam": None},
+        "curation": {"deid": None, "decontam": None},
         "mix": {"ratios": {"general": 1}},
     }
     run(validate(config))
@@ -83,7 +83,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_signatures_made_ahead_equal_the_dedup_stages_own(tmp_path, shared_data):
+def test_signatures_made_ahead_equal_the_stages_own(tmp_path, shared_data):
     path = str(shared_data / "pubmed" / "pubmed20n0014.xml.gz")
     texts = [document.text for _, document in zip(range(600), PubMedReader([path]).read_file(path))]
     inputs = tmp_path / "inputs"
@@ -101,8 +101,10 @@ def test_signatures_made_ahead_equal_the_dedup_stages_own(tmp_path, shared_data)
     assert dedup["removed"]["general"]["exact_duplicate"] == 50
     shards = [{e["path"]: e["sha256"] for e in m["outputs"] if e["path"].startswith("shards/")} for m in (ahead, apart)]
     assert shards[0] and shards[0] == shards[1]
-    work = [Path(next(s for s in m["stages"] if s["name"] == "dedup")["output"]) / "work" for m in (ahead, apart)]
-    markers = [json.loads(p.read_text()) for p in sorted((work[0] / "ahead").glob("*.json"))]
-    assert [m["grouped"] for m in markers] == [True, True] and all(m["documents"] for m in markers)
-    assert _files(work[0] / "signatures") == _files(work[1] / "signatures") != {}
-    assert not (work[1] / "ahead").exists()
+    for step, folders in (("dedup", ("signatures",)), ("near_dedup", ("signatures", "docs"))):
+        work = [Path(next(s for s in m["stages"] if s["name"] == step)["output"]) / "work" for m in (ahead, apart)]
+        markers = [json.loads(p.read_text()) for p in sorted((work[0] / "ahead").glob("*.json"))]
+        assert [m["grouped"] for m in markers] == [True, True] and all(m["documents"] for m in markers), step
+        for folder in folders:
+            assert _files(work[0] / folder) == _files(work[1] / folder) != {}, (step, folder)
+        assert not (work[1] / "ahead").exists()

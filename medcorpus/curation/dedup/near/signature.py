@@ -7,8 +7,9 @@ at least one shingle, sorted; per task, the `.info`, `.ids` and `.full` files th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator
+import sys
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -23,20 +24,6 @@ from medcorpus.io.atomic import atomic_open
 
 _BATCH_DOCS = 2048
 _BATCH_CHARS = 4_000_000
-
-
-def batches(data: Iterable[Document]) -> Iterator[list[Document]]:
-    """Consecutive documents, a few thousand or a few million characters at a time."""
-    batch: list[Document] = []
-    chars = 0
-    for doc in data:
-        batch.append(doc)
-        chars += len(doc.text)
-        if len(batch) >= _BATCH_DOCS or chars >= _BATCH_CHARS:
-            yield batch
-            batch, chars = [], 0
-    if batch:
-        yield batch
 
 
 def sorted_order(records: np.ndarray) -> np.ndarray:
@@ -116,6 +103,7 @@ class NearDedupSignature(MinhashDedupSignature):
         self.docs_dir = docs_dir
         self.priority = SourcePriority(priority)
         self.field = field
+        self.ahead = None  # `run/ahead.py`: where the stage before may have signed a task's documents
 
     def get_shingles(self, text: str) -> np.ndarray:
         """datatrove's text simplification, whitespace words, hashed word n-grams (shape (count, 1))."""
@@ -132,25 +120,69 @@ class NearDedupSignature(MinhashDedupSignature):
         rows[counts == 0] = hash_config.max
         return rows, counts
 
+    def signer(self, rank: int) -> _Signer:
+        """A task's signature files, documents added one at a time (signed in `batches`), saved at the end."""
+        return _Signer(self, rank)
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
-        info_path, ids_path, full_path = docs_paths(self.docs_dir, rank)
-        info_path.parent.mkdir(parents=True, exist_ok=True)
+        signed = self.ahead.signed(rank, world_size) if self.ahead is not None else None
+        if signed is not None:  # already signed (`run/ahead.py`): the readers before this step are never started
+            self.stat_update(StatHints.total, value=signed)
+            return
         with self.track_time():
-            bands = BandFiles(self, rank)
-            done = offset = 0
-            with atomic_open(info_path) as info, atomic_open(ids_path) as ids, atomic_open(full_path) as full:
-                for docs in batches(data):
-                    keys = [str(doc.id).encode("utf-8") for doc in docs]
-                    records = []
-                    for doc, key in zip(docs, keys):
-                        self.stat_update(StatHints.total)
-                        records.append(INFO.pack(self.priority(doc), len(doc.text), offset, len(key)))
-                        offset += len(key)
-                    info.write(b"".join(records))
-                    ids.write(b"".join(keys))
-                    rows, counts = self.signatures(docs)
-                    full.write(rows.tobytes())
-                    present = np.flatnonzero(counts)
-                    bands.append(rows[present], present + done)
-                    done += len(docs)
-            bands.finish()
+            signer = self.signer(rank)
+            try:
+                for doc in data:
+                    self.stat_update(StatHints.total)
+                    signer.add(doc)
+            except BaseException:
+                signer.files.__exit__(*sys.exc_info())  # no partial file under its final name
+                raise
+            signer.save()
+
+
+class _Signer:
+    """One task's `.info`, `.ids`, `.full` and band files, written a batch of documents at a time."""
+
+    def __init__(self, step: NearDedupSignature, rank: int):
+        self.step = step
+        info_path, ids_path, full_path = docs_paths(step.docs_dir, rank)
+        info_path.parent.mkdir(parents=True, exist_ok=True)
+        self.bands = BandFiles(step, rank)
+        self.files = contextlib.ExitStack()
+        self.info, self.ids, self.full = (
+            self.files.enter_context(atomic_open(p)) for p in (info_path, ids_path, full_path)
+        )
+        self.done = self.offset = self.chars = 0
+        self.batch: list[Document] = []
+
+    def add(self, doc: Document) -> None:
+        """Sign `doc` (the next position in the task's stream), `_BATCH_DOCS` documents or `_BATCH_CHARS`
+        characters at a time."""
+        self.batch.append(doc)
+        self.chars += len(doc.text)
+        if len(self.batch) >= _BATCH_DOCS or self.chars >= _BATCH_CHARS:
+            self._sign()
+
+    def _sign(self) -> None:
+        docs, self.batch, self.chars = self.batch, [], 0
+        if not docs:
+            return
+        keys = [str(doc.id).encode("utf-8") for doc in docs]
+        records = []
+        for doc, key in zip(docs, keys):
+            records.append(INFO.pack(self.step.priority(doc), len(doc.text), self.offset, len(key)))
+            self.offset += len(key)
+        self.info.write(b"".join(records))
+        self.ids.write(b"".join(keys))
+        rows, counts = self.step.signatures(docs)
+        self.full.write(rows.tobytes())
+        present = np.flatnonzero(counts)
+        self.bands.append(rows[present], present + self.done)
+        self.done += len(docs)
+
+    def save(self) -> None:
+        """Sign what is left, publish the per-task files and sort the band files."""
+        self._sign()
+        self.files.close()
+        self.bands.finish()
