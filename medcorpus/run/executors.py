@@ -83,6 +83,12 @@ def run_stages(
 
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False)
+    if executor == "local":  # what every task would build alike, built once for the forked workers to share
+        for stage in stages:
+            for steps, _tasks in stage.pipelines:
+                for step in steps:
+                    if callable(getattr(step, "share", None)):
+                        step.share()
     last = build_executors(stages, executor, workers, resume, slurm)
     if last is not None:
         last.run()

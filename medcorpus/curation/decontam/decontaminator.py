@@ -107,6 +107,22 @@ def _runs(values: np.ndarray) -> tuple[list[int], list[int], list[int]]:
     return values[firsts].tolist(), firsts.tolist(), lasts.tolist()
 
 
+# (benchmark files, n) -> (items, PMIDs, index), built by `Decontaminator.share` before a local run forks
+_SHARED: dict[tuple, tuple[list[BenchmarkItem], dict[str, str], NgramIndex]] = {}
+
+
+def _load(files: list, n: int) -> tuple[list[BenchmarkItem], dict[str, str], NgramIndex]:
+    """Every item of the benchmark files, the PMIDs removed by id (-> benchmark name), and the n-gram index."""
+    items: list[BenchmarkItem] = []
+    pmids: dict[str, str] = {}
+    for bench in files:
+        for item in load_items(bench):
+            items.append(item)
+            if bench.match_ids and item.pmid:
+                pmids.setdefault(item.pmid, bench.name)
+    return items, pmids, NgramIndex(items, n)
+
+
 class Decontaminator(BaseFilter):
     """Removes benchmark leakage: documents sharing `n`-grams with a benchmark item, and PubMedQA PMIDs by id.
 
@@ -160,17 +176,20 @@ class Decontaminator(BaseFilter):
         self._encoder = None
 
     def _build(self) -> None:
-        self._items, self._pmids = [], {}
-        for bench in self.files:
-            for item in load_items(bench):
-                self._items.append(item)
-                if bench.match_ids and item.pmid:
-                    self._pmids.setdefault(item.pmid, bench.name)
-        self._index = NgramIndex(self._items, self.n)
+        key = (tuple(self.files), self.n)
+        self._items, self._pmids, self._index = _SHARED.get(key) or _load(self.files, self.n)
+
+    def share(self) -> None:
+        """Build the benchmark items and index now, in this process, for the workers it forks to inherit
+        (datatrove's local executor forks one per task: each would build its own, ~0.9 CPU-s on all of
+        `../shared/data/benchmarks`). Nothing is added to the step itself, so it pickles as small as before."""
+        key = (tuple(self.files), self.n)
+        if key not in _SHARED:
+            _SHARED[key] = _load(self.files, self.n)
 
     @property
     def index(self) -> NgramIndex:
-        """The n-gram index, built on first use (in the worker that needs it)."""
+        """The n-gram index, built on first use (in the worker that needs it) unless `share` built it."""
         if self._index is None:
             self._build()
         return self._index

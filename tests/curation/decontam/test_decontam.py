@@ -235,3 +235,22 @@ def test_real_pubmed_baseline_against_all_benchmarks(shared_data):
     control = docs[100]
     control.text = control.text + "\n\n" + next(iter(raw.values()))["CONTEXTS"][1]
     assert step.filter(control)[1] in {"benchmark_ori_pqal", "benchmark_pubmedqa"}
+
+
+def test_an_index_shared_before_forking_is_what_every_copy_uses(shared_data, monkeypatch):
+    """`share` builds the index once (the local executor calls it before forking its workers); a copy of the step,
+    as each task gets one, uses it instead of building its own, and the step itself stays small."""
+    import pickle
+
+    from medcorpus.curation.decontam import decontaminator as module
+
+    monkeypatch.setattr(module, "_SHARED", {})
+    step = Decontaminator([str(shared_data / "benchmarks")])
+    small = len(pickle.dumps(step))
+    step.share()
+    assert len(pickle.dumps(step)) == small < 100_000
+    built = []
+    monkeypatch.setattr(module, "_load", lambda *args: built.append(args))
+    copy = pickle.loads(pickle.dumps(step))
+    assert copy.index is module._SHARED[(tuple(step.files), step.n)][2] and not built
+    assert len(copy.index) > 800_000 and copy.pmids
