@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -89,6 +90,9 @@ def run_stages(
                 for step in steps:
                     if callable(getattr(step, "share", None)):
                         step.share()
+        # what the workers inherit is never garbage: kept out of their collections, whose scans would otherwise
+        # copy every page of it into each worker (copy-on-write)
+        gc.freeze()
     last = build_executors(stages, executor, workers, resume, slurm)
     if last is not None:
         last.run()
