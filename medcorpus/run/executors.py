@@ -91,8 +91,12 @@ def run_stages(
                     if callable(getattr(step, "share", None)):
                         step.share()
         # what the workers inherit is never garbage: kept out of their collections, whose scans would otherwise
-        # copy every page of it into each worker (copy-on-write)
+        # copy every page of it into each worker (copy-on-write); unfrozen when the run ends
         gc.freeze()
-    last = build_executors(stages, executor, workers, resume, slurm)
-    if last is not None:
-        last.run()
+    try:
+        last = build_executors(stages, executor, workers, resume, slurm)
+        if last is not None:
+            last.run()
+    finally:
+        if executor == "local":
+            gc.unfreeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def shard_hashes(root: Path) -> dict[str, str]:
 def test_ray_run_matches_local_run(tmp_path):
     ray = require_module("ray", "ray is not installed (the ray extra)")
     run(validate(small_config(tmp_path / "local")), "local")
+    assert gc.get_freeze_count() == 0  # the local run froze the runner's objects for its forks, and unfroze them
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         run(validate(small_config(tmp_path / "ray")), "ray")

@@ -8,6 +8,7 @@ hash and each run of `n` words a polynomial hash of its word hashes (words.py). 
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -23,6 +24,7 @@ from medcorpus.curation.decontam.questions import QuestionIndex
 from medcorpus.curation.decontam.words import hash_ngrams, ngram_hashes, text_ngrams, words_of
 from medcorpus.documents import prompt_of, replace_text, turns_of
 from medcorpus.io.step_stats import read_step_counts
+from medcorpus.paths import is_remote
 
 __all__ = [
     "Decontaminator",
@@ -111,6 +113,13 @@ def _runs(values: np.ndarray) -> tuple[list[int], list[int], list[int]]:
 _SHARED: dict[tuple, tuple[list[BenchmarkItem], dict[str, str], NgramIndex]] = {}
 
 
+def _shared_key(files: list, n: int) -> tuple:
+    """What a shared index is for: the benchmark files as they are now (a local file's size and modification time)
+    and n."""
+    stats = [None if is_remote(bench.path) else os.stat(bench.path) for bench in files]
+    return tuple((bench, stat and (stat.st_size, stat.st_mtime_ns)) for bench, stat in zip(files, stats)), n
+
+
 def _load(files: list, n: int) -> tuple[list[BenchmarkItem], dict[str, str], NgramIndex]:
     """Every item of the benchmark files, the PMIDs removed by id (-> benchmark name), and the n-gram index."""
     items: list[BenchmarkItem] = []
@@ -176,14 +185,14 @@ class Decontaminator(BaseFilter):
         self._encoder = None
 
     def _build(self) -> None:
-        key = (tuple(self.files), self.n)
+        key = _shared_key(self.files, self.n)
         self._items, self._pmids, self._index = _SHARED.get(key) or _load(self.files, self.n)
 
     def share(self) -> None:
         """Build the benchmark items and index now, in this process, for the workers it forks to inherit
         (datatrove's local executor forks one per task: each would build its own, ~0.9 CPU-s on all of
         `../shared/data/benchmarks`). Nothing is added to the step itself, so it pickles as small as before."""
-        key = (tuple(self.files), self.n)
+        key = _shared_key(self.files, self.n)
         if key not in _SHARED:
             _SHARED[key] = _load(self.files, self.n)
 

@@ -252,5 +252,21 @@ def test_an_index_shared_before_forking_is_what_every_copy_uses(shared_data, mon
     built = []
     monkeypatch.setattr(module, "_load", lambda *args: built.append(args))
     copy = pickle.loads(pickle.dumps(step))
-    assert copy.index is module._SHARED[(tuple(step.files), step.n)][2] and not built
+    assert copy.index is module._SHARED[module._shared_key(step.files, step.n)][2] and not built
     assert len(copy.index) > 800_000 and copy.pmids
+
+
+def test_a_shared_index_is_not_used_once_a_benchmark_file_changed(tmp_path, monkeypatch):
+    from medcorpus.curation.decontam import decontaminator as module
+
+    monkeypatch.setattr(module, "_SHARED", {})
+    bench = tmp_path / "bench.jsonl"
+    record = {"question": " ".join(f"word{i}" for i in range(20)), "options": {"A": "yes", "B": "no"}}
+    bench.write_text(json.dumps(record) + "\n")
+    step = Decontaminator([{"path": str(bench), "name": "tiny", "format": "medqa"}], n=3)
+    step.share()
+    before = module._shared_key(step.files, step.n)
+    bench.write_text(json.dumps(record | {"question": " ".join(f"other{i}" for i in range(20))}) + "\n")
+    assert module._shared_key(step.files, step.n) != before
+    leaked = Document(" ".join(f"other{i}" for i in range(20)), "d", metadata={"source": "x"})
+    assert step.filter(leaked) == (False, "benchmark_tiny")  # the index of the file as it is now
