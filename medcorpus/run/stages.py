@@ -219,26 +219,25 @@ def continue_stage(stage: Stage, into: str) -> list[PipelineStep]:
     return steps[:-1]
 
 
-def sign_ahead(before: Stage, stage: Stage, fmt: str) -> bool:
+def sign_ahead(before: Stage, stage: Stage, fmt: str) -> None:
     """Let the stage `before`, whose documents `stage` reads, sign them for `stage`'s first pass (exact or near-dup
-    signatures) on their way to its writer (`run/ahead.py`); False where `before`'s last pass is not the one
-    writer of its documents or `stage` does not start with signatures."""
+    signatures) on their way to its writer (`run/ahead.py`). Where `before`'s last pass is not the one writer of
+    its documents, or `stage` does not start with signatures, nothing changes."""
     from medcorpus.curation.dedup.exact import FieldSignatures
     from medcorpus.curation.dedup.near.signature import NearDedupSignature
     from medcorpus.paths import is_remote
     from medcorpus.run.ahead import Ahead, SignAhead
 
     if not before.pipelines or not stage.pipelines or is_remote(before.output):  # (markers and listing: local)
-        return False
+        return
     steps, _tasks = before.pipelines[-1]
     writer, signature = steps[-1], stage.pipelines[0][0][-1]
     if not isinstance(writer, DiskWriter) or writer.output_filename.template != DOCUMENTS + SUFFIX[fmt]:
-        return False  # (the sources stage writes `<source>/<name>_<rank>` files, one pipeline per source)
+        return  # (the sources stage writes `<source>/<name>_<rank>` files, one pipeline per source)
     if writer.output_folder.path != before.output or not isinstance(signature, FieldSignatures | NearDedupSignature):
-        return False
+        return
     signature.ahead = Ahead(str(Path(stage.output, "work", "ahead")), before.output, SUFFIX[fmt])
     steps.insert(len(steps) - 1, SignAhead(signature, signature.ahead))
-    return True
 
 
 def curation_params(curation: CurationConfig, step: str) -> dict | None:

@@ -59,7 +59,8 @@ class SegmentEncoder:
         self.index: dict[str, int] = {}  # segment -> its number
         self.starts = np.zeros(0, dtype=np.int64)  # where each numbered segment's ids are in `store`
         self.lengths = np.zeros(0, dtype=np.int64)
-        self.store = np.zeros(0, dtype=np.int32)
+        self.store = np.zeros(0, dtype=np.int32)  # (the three grow by doubling; `stored` ids are in use)
+        self.stored = 0
 
     def _encode_segments(self, segments: list[str]) -> list[list[int]]:
         """SentencePiece's ids of segments on their own: a segment of k spaces and a word is the text of k - 1
@@ -74,11 +75,15 @@ class SegmentEncoder:
     def _add(self, segments: list[str]) -> None:
         encoded = self._encode_segments(segments)
         lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
-        self.starts = np.concatenate([self.starts, len(self.store) + np.cumsum(lengths) - lengths])
-        self.lengths = np.concatenate([self.lengths, lengths])
-        self.store = np.concatenate([self.store, np.fromiter(chain.from_iterable(encoded), np.int32, lengths.sum())])
-        first = len(self.index)
-        self.index.update(zip(segments, range(first, first + len(segments))))
+        first, last = len(self.index), len(self.index) + len(segments)
+        stored, total = self.stored, int(lengths.sum())
+        self.starts, self.lengths = _room(self.starts, first, last), _room(self.lengths, first, last)
+        self.store = _room(self.store, stored, stored + total)
+        self.starts[first:last] = stored + np.cumsum(lengths) - lengths
+        self.lengths[first:last] = lengths
+        self.store[stored : stored + total] = np.fromiter(chain.from_iterable(encoded), np.int32, total)
+        self.stored += total
+        self.index.update(zip(segments, range(first, last)))
 
     def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The ids of all texts one after another (int32), and each text's number of ids."""
@@ -100,3 +105,13 @@ class SegmentEncoder:
         ids = self.store[np.repeat(self.starts[numbers] - ends[:-1], lengths) + np.arange(total)]
         text_ends = ends[np.cumsum(np.fromiter(map(len, per_text), np.int64, len(texts)))]
         return ids, np.diff(text_ends, prepend=0)
+
+
+def _room(array: np.ndarray, used: int, needed: int) -> np.ndarray:
+    """`array` (its first `used` values kept) with room for `needed`: doubled when full, so a task's kept segments
+    are copied a few times in all rather than once per batch."""
+    if needed <= len(array):
+        return array
+    grown = np.empty(max(needed, 2 * len(array)), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown

@@ -105,6 +105,15 @@ class _Cursor:
         return self.values[self.next] if found else 0
 
 
+def signed_ahead(step: PipelineStep, rank: int, world_size: int) -> bool:
+    """Whether the stage before signed task `rank`'s documents for this signature step on their way out
+    (`step.ahead`, `run/ahead.py`); if so they are counted as the step's own and nothing need be read."""
+    signed = step.ahead.signed(rank, world_size) if step.ahead is not None else None
+    if signed is not None:
+        step.stat_update(StatHints.total, value=signed)
+    return signed is not None
+
+
 class _Signer:
     """One task's signatures, a document at a time (its position: the order `add` is called in)."""
 
@@ -143,9 +152,7 @@ class FieldSignatures(PipelineStep):
         return _Signer(self.steps, rank)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
-        signed = self.ahead.signed(rank, world_size) if self.ahead is not None else None
-        if signed is not None:  # already signed: the readers before this step are never started
-            self.stat_update(StatHints.total, value=signed)
+        if signed_ahead(self, rank, world_size):  # the readers before this step are never started
             return
         with self.track_time():
             signer = self.signer(rank)

@@ -16,7 +16,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 from datatrove.utils.typeshelper import StatHints
 
-from medcorpus.curation.dedup.exact import SourcePriority
+from medcorpus.curation.dedup.exact import SourcePriority, signed_ahead
 from medcorpus.curation.dedup.near.records import INFO, docs_paths
 from medcorpus.curation.dedup.near.shingles import SpaceWords, batch_shingles, min_hashes, simple_words, word_shingles
 from medcorpus.documents import prompt_of
@@ -125,9 +125,7 @@ class NearDedupSignature(MinhashDedupSignature):
         return _Signer(self, rank)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
-        signed = self.ahead.signed(rank, world_size) if self.ahead is not None else None
-        if signed is not None:  # already signed (`run/ahead.py`): the readers before this step are never started
-            self.stat_update(StatHints.total, value=signed)
+        if signed_ahead(self, rank, world_size):  # the readers before this step are never started
             return
         with self.track_time():
             signer = self.signer(rank)
