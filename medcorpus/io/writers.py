@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 from abc import abstractmethod
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import IO
 
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
@@ -24,6 +25,36 @@ from medcorpus.io.atomic import final_name, publish, remove_quietly, temp_name, 
 STATS_RANK = "XXXXX"
 
 
+@dataclass
+class _NotedStats:
+    """A writer's per-document counts, kept as plain values until they are added to datatrove's stats."""
+
+    labels: Counter = field(default_factory=Counter)
+    lengths: list[int] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    tokens_after: int = 0  # how many files' labels came before the first token count (datatrove's stats order)
+
+
+def _add_values(stats, name: str, values: list, unit: str | None) -> None:
+    """`stats[name].update(value, unit)` for each value in turn (datatrove's running mean and variance), in one loop."""
+    if not values:
+        return
+    stat = stats[name]
+    if unit:
+        stat.unit = unit
+    total, n, mean, low, high, variance = stat.total, stat.n, stat.mean, stat.min, stat.max, stat._running_variance
+    for value in values:
+        total += value
+        n += 1
+        low = min(low, value)
+        high = max(high, value)
+        delta = value - mean
+        mean += delta / n
+        if n > 1:
+            variance += delta * (value - mean)
+    stat.total, stat.n, stat.mean, stat.min, stat.max, stat._running_variance = total, n, mean, low, high, variance
+
+
 class IncompleteWriteError(OSError):
     """A file read back after writing does not hold what was written."""
 
@@ -31,40 +62,86 @@ class IncompleteWriteError(OSError):
 class AtomicFilesMixin:
     """Writes every output file under its temporary name and publishes it on a clean close."""
 
+    def write(self, document, rank: int = 0, **kwargs):
+        if kwargs or self.max_file_size > 0:
+            self._write_switching(document, rank, **kwargs)
+            return
+        # one document in: the file worked out once per file and tag values, its handle kept while it is open, and
+        # the counts datatrove keeps per document (`stat_update`, `update_doc_stats`) noted and added at close
+        temp, label = self._file_names(document, rank)
+        handles = self.__dict__.get("_handles")
+        handle = None if handles is None else handles.get(temp)
+        try:
+            if handle is None:
+                self._rows_written()[temp] += 0  # known before it is opened, so a failure (even opening it) removes it
+                handle = self.__dict__.setdefault("_handles", {})[temp] = self._get_output_file_with_retry(temp)
+            self._write(self.adapter(document), handle, temp)
+        except OSError as error:  # name the file the user will look for, not its temporary name
+            raise with_path(error, self._local(final_name(temp))) from error
+        noted = self.__dict__.get("_noted") or self.__dict__.setdefault("_noted", _NotedStats())
+        noted.labels[label] += 1
+        noted.lengths.append(len(document.text))
+        if token_count := document.metadata.get("token_count", None):
+            if not noted.tokens:
+                noted.tokens_after = len(noted.labels)
+            noted.tokens.append(token_count)
+
+    def _write_switching(self, document, rank: int = 0, **kwargs):
+        """datatrove's `write` (files switched at `max_file_size`, or names given per call), under temporary names."""
+        self._add_noted()  # datatrove's counts stay in document order
+        temp = self._get_output_filename(document, rank, **kwargs)
+        self._rows_written()[temp] += 0
+        try:
+            super().write(document, rank, **kwargs)
+        except OSError as error:
+            raise with_path(error, self._local(final_name(temp))) from error
+
     def _get_output_filename(self, document, rank: int | str = 0, **kwargs) -> str:
-        """The file's temporary name, remembered per rank and value of the name's other tags (one template
-        substitution per file, not three per document); names that use the document's id, or tags whose
-        values are not strings or integers, are worked out every time."""
+        """The file's temporary name."""
+        return temp_name(super()._get_output_filename(document, rank, **kwargs))
+
+    def _file_names(self, document, rank: int) -> tuple[str, str]:
+        """(temporary name, datatrove's stats label) of a document's file: worked out once per rank and value of the
+        name's other tags (one template substitution per file, not three per document), or every time for names
+        that use the document's id or tags whose values are not strings or integers."""
         tags = self.__dict__.get("_name_tags")
         if tags is None:
             tags = self._name_tags = tuple(t for t in self.output_filename.get_identifiers() if t != "rank")
-        if kwargs or "id" in tags:
-            return temp_name(super()._get_output_filename(document, rank, **kwargs))
         metadata = document.metadata
-        values = [metadata.get(tag) for tag in tags]
-        if any(type(value) not in (str, int) for value in values):
-            return temp_name(super()._get_output_filename(document, rank))
-        key = values[0] if len(values) == 1 else "\x1f".join(map(str, values))
-        # {rank: {tag values: name}}: plain keys, as datatrove saves its steps' attributes as JSON
+        if len(tags) == 1 and type(key := metadata.get(tags[0])) is str:  # the usual `${source}/${rank}`
+            pass
+        else:
+            values = [metadata.get(tag) for tag in tags]
+            if "id" in tags or any(type(value) not in (str, int) for value in values):
+                return self._get_output_filename(document, rank), self._get_output_filename(document, STATS_RANK)
+            key = values[0] if len(values) == 1 else "\x1f".join(map(str, values))
+        # {rank: {tag values: names}}: plain keys, as datatrove saves its steps' attributes as JSON
         by_rank = self.__dict__.setdefault("_names", {}).setdefault(rank, {})
-        name = by_rank.get(key)
-        if name is None:
-            name = by_rank[key] = temp_name(super()._get_output_filename(document, rank))
-        return name
+        names = by_rank.get(key)
+        if names is None:
+            names = by_rank[key] = (
+                self._get_output_filename(document, rank),
+                self._get_output_filename(document, STATS_RANK),
+            )
+        return names
 
-    def write(self, document, rank: int = 0, **kwargs):
-        temp = self._get_output_filename(document, rank, **kwargs)
-        self._rows_written()[temp] += 0  # known before it is opened, so a failure (even opening it) removes it
-        try:
-            if self.max_file_size > 0:
-                super().write(document, rank, **kwargs)
-                return
-            # datatrove's `write` without file switching, the file name worked out once instead of twice
-            self._write(self.adapter(document), self._get_output_file_with_retry(temp), temp)
-        except OSError as error:  # name the file the user will look for, not its temporary name
-            raise with_path(error, self._local(final_name(temp))) from error
-        self.stat_update(self._get_output_filename(document, STATS_RANK, **kwargs), StatHints.total)
-        self.update_doc_stats(document)
+    def _add_noted(self) -> None:
+        """Add the counts noted since the last call to datatrove's stats, as `stat_update` and `update_doc_stats`
+        would have one document at a time (the same numbers, in the same order)."""
+        noted = self.__dict__.pop("_noted", None)
+        if noted is None:
+            return
+        for number, (label, count) in enumerate(noted.labels.items(), 1):
+            for name in (label, StatHints.total):
+                stat = self.stats[name]
+                if stat.n == 0 or (stat.total == stat.n and stat.min == stat.max == 1):  # all ones so far: exactly
+                    stat.total, stat.n, stat.mean, stat.min, stat.max = stat.total + count, stat.n + count, 1.0, 1, 1
+                else:
+                    _add_values(self.stats, name, [1] * count, None)
+            if number == 1:  # each count comes in where datatrove's first write of it would add it
+                _add_values(self.stats, "doc_len", noted.lengths, "doc")
+            if number == noted.tokens_after:
+                _add_values(self.stats, "doc_len_tokens", noted.tokens, "doc")
 
     def _write(self, document: dict, file_handler: IO, filename: str):
         super()._write(document, file_handler, filename)
@@ -89,6 +166,8 @@ class AtomicFilesMixin:
         """Rows in a written file (each writer reads its own format)."""
 
     def close(self):
+        self._add_noted()
+        self.__dict__.pop("_handles", None)
         counts = dict(sorted(self._rows_written().items()))
         self._rows_written().clear()
         try:
@@ -143,6 +222,7 @@ class AtomicFilesMixin:
             self.close()
             return
         # the task failed (or was stopped): close quietly and leave no file behind
+        self.__dict__.pop("_handles", None)
         temps = sorted(self._rows_written())
         self._rows_written().clear()
         try:

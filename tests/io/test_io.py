@@ -7,7 +7,7 @@ import math
 import pytest
 from datatrove.data import Document
 
-from medcorpus.io.formats import make_reader, make_writer
+from medcorpus.io.formats import SUFFIX, make_reader, make_writer
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
@@ -69,3 +69,36 @@ def test_the_column_reader_gives_datatrove_reads_documents(tmp_path, shared_data
             assert (got.id, got.text) == (want.id, want.text)
             assert repr(got.metadata) == repr(want.metadata)  # NaN compares unequal to itself
     assert len(read) == 3 and read[1].id is None and read[1].metadata == {"metadata": [1, 2]}
+
+
+def _stats(writer) -> list:
+    """A writer's stats as datatrove saves them, key order included."""
+    return list(writer.stats.stats.to_dict().items())
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_the_writer_keeps_datatrove_s_per_document_stats(tmp_path, fmt):
+    """The writer adds its per-document counts (file label, total, doc_len, doc_len_tokens) when it closes: the
+    same numbers, in the same order, as datatrove's `DiskWriter.write` adds them one document at a time, over two
+    ranks written in turn (as a pool worker runs tasks) and two sources."""
+    lengths = [7, 3, 250, 3, 41, 1, 9, 12]
+    docs = [
+        Document(
+            text="x" * length,
+            id=f"d{number}",
+            metadata={"source": "ab"[number % 3 == 0]} | ({"token_count": length + 2} if number % 2 else {}),
+        )
+        for number, length in enumerate(lengths)
+    ]
+    writer = make_writer(str(tmp_path), fmt)
+    reference = make_writer(str(tmp_path / "unused"), fmt)  # its stats, kept as datatrove's `write` keeps them
+    for rank in (0, 1):
+        with writer:
+            for document in docs[rank::2] + docs[:3]:
+                writer.write(document, rank)
+                reference.stat_update(f"{document.metadata['source']}/.XXXXX{SUFFIX[fmt]}.tmp")
+                reference.stat_update("total")
+                reference.update_doc_stats(document)
+    assert list(writer.stats.stats.to_dict().items()) == list(reference.stats.stats.to_dict().items())
+    assert writer.stats["total"].n == 14 and writer.stats["doc_len"].max == 250
+    assert len(list(make_reader(str(tmp_path), fmt).run())) == 14
