@@ -93,16 +93,34 @@ class SegmentEncoder:
         return ids, np.diff(ends[np.cumsum(per_text)], prepend=0)
 
     def _hash(self, data: np.ndarray, begins: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """A 64-bit polynomial hash of each segment's bytes (with its length mixed in)."""
-        longest = int(lengths.max(initial=0))
+        """Each segment's key: a segment of up to 7 bytes is its own key (its bytes and length in one integer, so
+        segments with the same such key are the same); a longer one's is a 64-bit hash of its bytes and length, 8
+        bytes at a time over the first `_WORDS` words and a polynomial over all of the bytes of a still longer one."""
+        keys = _word(data, begins, lengths, 0)
+        short = lengths < 8
+        keys[short] |= lengths[short].astype(np.uint64) << np.uint64(56)
+        active = np.flatnonzero(~short)
+        keys[active] = _mix(keys[active] ^ lengths[active].astype(np.uint64) * _MIX)
+        for word in range(1, _WORDS):
+            active = active[lengths[active] > 8 * word]
+            if not len(active):
+                break
+            keys[active] = _mix(keys[active] ^ _word(data, begins[active], lengths[active], word))
+        longer = np.flatnonzero(lengths > 8 * _WORDS)
+        if len(longer):
+            keys[longer] = _mix(keys[longer] ^ self._polynomial(data, begins[longer], lengths[longer]))
+        return keys
+
+    def _polynomial(self, data: np.ndarray, begins: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The sum of each segment's bytes times `_BASE` to the power of their place (modulo 2^64)."""
+        longest = int(lengths.max())
         if len(self._powers) < longest:
             steps = np.full(max(longest, 2 * len(self._powers)) - 1, _BASE, dtype=np.uint64)
             self._powers = np.concatenate([np.ones(1, dtype=np.uint64), np.cumprod(steps)])  # _BASE ** place
-        if not len(begins):
-            return np.zeros(0, dtype=np.uint64)
-        within = np.arange(len(data)) - np.repeat(begins, lengths)  # each byte's place in its segment
-        terms = data.astype(np.uint64) * self._powers[within]
-        return _mix(np.add.reduceat(terms, begins) + lengths.astype(np.uint64) * _MIX)
+        offsets = np.cumsum(lengths) - lengths
+        within = np.arange(int(lengths.sum())) - np.repeat(offsets, lengths)  # each byte's place in its segment
+        terms = data[np.repeat(begins, lengths) + within].astype(np.uint64) * self._powers[within]
+        return np.add.reduceat(terms, offsets)
 
     def _find(self, hashes: np.ndarray, data: np.ndarray, begins: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The number of each segment that is kept (same hash and same bytes), else -1."""
@@ -120,17 +138,26 @@ class SegmentEncoder:
         return numbers
 
     def _same_bytes(self, data: np.ndarray, begins: np.ndarray, lengths: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-        """Whether each segment's bytes are those of the numbered one."""
+        """Whether each segment's bytes are those of the numbered one, whose key is the segment's: the same length
+        then settles it for a segment of up to 7 bytes; a longer one is compared 8 bytes at a time."""
         same = self.text_lengths[numbers] == lengths
-        check = np.flatnonzero(same)
-        sizes = lengths[check]
-        if not len(check) or not sizes.sum():
-            return same
-        offsets = np.cumsum(sizes) - sizes
-        within = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes)
-        ours = data[np.repeat(begins[check], sizes) + within]
-        kept = self.texts[np.repeat(self.text_starts[numbers[check]], sizes) + within]
-        same[check] = np.add.reduceat((ours != kept).astype(np.int64), offsets) == 0
+        kept_begins = self.text_starts[numbers]
+        active = np.flatnonzero(same)
+        active = active[lengths[active] >= 8]
+        word = 0
+        while len(active := active[lengths[active] > 8 * word]):
+            if word == _WORDS:  # a long segment: the rest byte by byte
+                sizes = lengths[active] - 8 * word
+                offsets = np.cumsum(sizes) - sizes
+                within = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + 8 * word
+                ours = data[np.repeat(begins[active], sizes) + within]
+                kept = self.texts[np.repeat(kept_begins[active], sizes) + within]
+                same[active] = np.add.reduceat((ours != kept).astype(np.int64), offsets) == 0
+                break
+            ours = _word(data, begins[active], lengths[active], word)
+            equal = ours == _word(self.texts, kept_begins[active], lengths[active], word)
+            same[active[~equal]] = False
+            active, word = active[equal], word + 1
         return same
 
     def _add_missing(self, hashes: np.ndarray, data: np.ndarray, begins: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -164,7 +191,7 @@ class SegmentEncoder:
             _room(self.text_starts, first, last),
             _room(self.text_lengths, first, last),
         )
-        self.texts = _room(self.texts, used, used + size)
+        self.texts = _room(self.texts, used, used + size + 8)  # (8 bytes to spare: `_word` reads whole words)
         offsets = np.cumsum(lengths) - lengths
         self.text_starts[first:last] = used + offsets
         self.text_lengths[first:last] = lengths
@@ -185,8 +212,8 @@ class SegmentEncoder:
 
 
 class _HashTable:
-    """64-bit hashes -> numbers, looked up and added a whole array at a time (open addressing, linear probing,
-    the slot taken from a hash's top bits; at most half full)."""
+    """64-bit keys -> numbers, looked up and added a whole array at a time (open addressing, linear probing,
+    the slot taken from the top bits of the key mixed; at most half full)."""
 
     def __init__(self, bits: int = 16) -> None:
         self.bits = bits
@@ -195,7 +222,7 @@ class _HashTable:
         self.used = 0
 
     def _slots(self, hashes: np.ndarray) -> np.ndarray:
-        return (hashes >> np.uint64(64 - self.bits)).astype(np.int64)
+        return (_mix(hashes) >> np.uint64(64 - self.bits)).astype(np.int64)
 
     def get(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's number, -1 for one not held."""
@@ -232,6 +259,18 @@ class _HashTable:
         self.used += len(hashes)
 
 
+_WORDS = 8  # segments are hashed and compared 8 bytes at a time up to this many words, the rest byte by byte
+_MASKS = np.array([(1 << (8 * size)) - 1 for size in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def _word(buffer: np.ndarray, begins: np.ndarray, lengths: np.ndarray, word: int) -> np.ndarray:
+    """Each segment's `word`-th 8 bytes as one integer (little-endian), the bytes past its end zeroed; `buffer`
+    has 8 bytes to spare after the last segment."""
+    windows = np.ndarray(shape=(max(len(buffer) - 7, 0),), dtype=np.uint64, buffer=buffer, strides=(1,))
+    words = windows[begins + 8 * word]  # (unaligned reads)
+    return words & _MASKS[np.minimum(lengths - 8 * word, 8)]
+
+
 _BASE = np.uint64(0x100000001B3)  # the hash's multiplier (FNV's 64-bit prime) and length mix (2^64 / golden ratio)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -255,8 +294,10 @@ def _segments(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     array = pa.array(spaced, pa.large_string())
     offsets = np.frombuffer(array.buffers()[1], np.int64, len(spaced) + 1)
     size = int(offsets[-1])
-    data = np.frombuffer(array.buffers()[2], np.uint8, size) if size else np.zeros(0, dtype=np.uint8)
-    space = data == 32
+    data = np.zeros(size + 8, dtype=np.uint8)  # (8 bytes to spare: `_word` reads whole words)
+    if size:
+        data[:size] = np.frombuffer(array.buffers()[2], np.uint8, size)
+    space = data[:size] == 32
     begins = space.copy()
     begins[1:] &= ~space[:-1]
     starts = offsets[:-1][offsets[:-1] < offsets[1:]]  # each non-empty text begins a segment
