@@ -19,6 +19,7 @@ from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.utils.typeshelper import StatHints
 
 from medcorpus.io.atomic import final_name, publish, remove_quietly, temp_name, with_path
+from medcorpus.io.noted_stats import add_ones, add_values
 
 # datatrove counts a writer's documents per output file under the file's name with this in place of the task's
 # rank, so that every task adds to one label (`DiskWriter.write`)
@@ -33,26 +34,6 @@ class _NotedStats:
     lengths: list[int] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
     tokens_after: int = 0  # how many files' labels came before the first token count (datatrove's stats order)
-
-
-def _add_values(stats, name: str, values: list, unit: str | None) -> None:
-    """`stats[name].update(value, unit)` for each value in turn (datatrove's running mean and variance), in one loop."""
-    if not values:
-        return
-    stat = stats[name]
-    if unit:
-        stat.unit = unit
-    total, n, mean, low, high, variance = stat.total, stat.n, stat.mean, stat.min, stat.max, stat._running_variance
-    for value in values:
-        total += value
-        n += 1
-        low = min(low, value)
-        high = max(high, value)
-        delta = value - mean
-        mean += delta / n
-        if n > 1:
-            variance += delta * (value - mean)
-    stat.total, stat.n, stat.mean, stat.min, stat.max, stat._running_variance = total, n, mean, low, high, variance
 
 
 class IncompleteWriteError(OSError):
@@ -132,16 +113,12 @@ class AtomicFilesMixin:
         if noted is None:
             return
         for number, (label, count) in enumerate(noted.labels.items(), 1):
-            for name in (label, StatHints.total):
-                stat = self.stats[name]
-                if stat.n == 0 or (stat.total == stat.n and stat.min == stat.max == 1):  # all ones so far: exactly
-                    stat.total, stat.n, stat.mean, stat.min, stat.max = stat.total + count, stat.n + count, 1.0, 1, 1
-                else:
-                    _add_values(self.stats, name, [1] * count, None)
+            add_ones(self.stats.stats, label, count)
+            add_ones(self.stats.stats, StatHints.total, count)
             if number == 1:  # each count comes in where datatrove's first write of it would add it
-                _add_values(self.stats, "doc_len", noted.lengths, "doc")
+                add_values(self.stats.stats, "doc_len", noted.lengths, "doc")
             if number == noted.tokens_after:
-                _add_values(self.stats, "doc_len_tokens", noted.tokens, "doc")
+                add_values(self.stats.stats, "doc_len_tokens", noted.tokens, "doc")
 
     def _write(self, document: dict, file_handler: IO, filename: str):
         super()._write(document, file_handler, filename)

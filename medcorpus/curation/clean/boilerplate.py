@@ -35,8 +35,8 @@ import numpy as np
 import xxhash
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from medcorpus.curation.tallied_filter import TalliedFilter
 from medcorpus.documents import replace_text, turns_of
 from medcorpus.io.atomic import atomic_open, atomic_write_text
 
@@ -164,7 +164,7 @@ class BoilerplateFinder(PipelineStep):
         yield from ()
 
 
-class BoilerplateRemover(BaseFilter):
+class BoilerplateRemover(TalliedFilter):
     """Pass 3: removes each source's boilerplate lines.
 
     A document whose counted lines are all boilerplate is left whole: it is a copy of another document or

@@ -7,11 +7,11 @@ import re
 import unicodedata
 
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.clean.citation_remnants import remove_citation_remnants
 from medcorpus.curation.clean.mojibake import fix_mojibake
+from medcorpus.curation.tallied_filter import TalliedFilter
 from medcorpus.documents import lacks, map_turns, replace_text, turns_of
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\ufeff]")
@@ -47,7 +47,7 @@ def normalise_whitespace(text: str) -> str:
     return text.strip()
 
 
-class TextCleaner(BaseFilter):
+class TextCleaner(TalliedFilter):
     """Repairs and normalises text; counts each rule that changed a document.
 
     Rules, in order: ftfy mojibake repair, Unicode NFC, control and zero-width characters,

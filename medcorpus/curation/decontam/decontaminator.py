@@ -16,12 +16,12 @@ from typing import Literal
 
 import numpy as np
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.decontam.benchmarks import BenchmarkItem, load_items, resolve_benchmarks
 from medcorpus.curation.decontam.questions import QuestionIndex
 from medcorpus.curation.decontam.words import hash_ngrams, ngram_hashes, text_ngrams, words_of
+from medcorpus.curation.tallied_filter import TalliedFilter
 from medcorpus.documents import prompt_of, replace_text, turns_of
 from medcorpus.io.step_stats import read_step_counts
 from medcorpus.paths import is_remote
@@ -132,7 +132,7 @@ def _load(files: list, n: int) -> tuple[list[BenchmarkItem], dict[str, str], Ngr
     return items, pmids, NgramIndex(items, n)
 
 
-class Decontaminator(BaseFilter):
+class Decontaminator(TalliedFilter):
     """Removes benchmark leakage: documents sharing `n`-grams with a benchmark item, and PubMedQA PMIDs by id.
 
     A document is hit by an item when at least `min_matches` of its n-gram positions occur in that

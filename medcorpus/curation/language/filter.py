@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.language import langdetect_batch
 from medcorpus.curation.language.fasttext_lid import lid176
 from medcorpus.curation.language.langdetect_exact import exact_langdetect
+from medcorpus.curation.tallied_filter import TalliedFilter
 
 UNDETERMINED = "und"
 BACKENDS = ("langdetect", "fasttext")
 
 
-class LanguageFilter(BaseFilter):
+class LanguageFilter(TalliedFilter):
     """Labels each document's language and keeps those in `languages`.
 
     The default backend, fastText's lid.176 model (as datatrove uses it; deterministic by construction), runs

@@ -24,11 +24,11 @@ from collections.abc import Callable
 
 import numpy as np
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.quality.counts import line_counts, read_batch, word_classes
 from medcorpus.curation.quality.ngrams import ngram_excess
+from medcorpus.curation.tallied_filter import TalliedFilter
 
 DEFAULT_PROFILE: dict[str, float | int | None] = {
     "min_words": 50,
@@ -184,7 +184,7 @@ def merge_profiles(profiles: dict[str, dict] | None) -> dict[str, dict]:
     return complete
 
 
-class QualityFilter(BaseFilter):
+class QualityFilter(TalliedFilter):
     """Drops documents whose text signals fall outside their profile's thresholds.
 
     Documents are judged `batch_size` at a time with numpy; the n-gram signals only for documents that pass
