@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sentencepiece import sentencepiece_model_pb2
 
+from medcorpus import bytekeys
 from medcorpus.sources.pmc.reader import PMCReader
 from medcorpus.sources.pubmed.reader import PubMedReader
 from medcorpus.tokenize import load_tokenizer
@@ -116,12 +117,12 @@ def test_segments_sharing_a_hash_keep_their_own_ids(mistral, shared_data, monkey
     bits (most such segments collide, within a batch and with kept ones), the ids are still SentencePiece's."""
     processor = mistral._load()
     texts = EDGE_CASES + _random_texts(300) + _real_texts(shared_data)[:300]
-    monkeypatch.setattr(segments_module, "_mix", lambda values: values & np.uint64(7))
+    monkeypatch.setattr(bytekeys, "_mix", lambda values: values & np.uint64(7))
     encoder = SegmentEncoder(processor)
     for start in range(0, len(texts), 64):
         batch = texts[start : start + 64]
         assert _split(*encoder.encode_flat(batch)) == processor.encode(batch), start
-    assert encoder.count > 2 * encoder.kept  # most segments were encoded on their own, unkept
+    assert encoder.keys.count > 2 * encoder.kept  # most segments were encoded on their own, unkept
 
 
 @pytest.mark.parametrize(

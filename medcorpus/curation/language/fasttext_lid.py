@@ -16,16 +16,17 @@ The model file format (version 12, quantised input, dense output) is read here; 
 
 from __future__ import annotations
 
-import itertools
 import struct
 from functools import lru_cache
 from importlib.resources import files
 
 import numpy as np
 
+from medcorpus.bytekeys import ByteKeys
+
 _LABEL = b"__label__"
 _EOS = b"</s>"
-_CACHE_LIMIT = 500_000  # distinct tokens whose rows are kept (~120 MB at most: row sums, counts, the dict)
+_CACHE_LIMIT = 500_000  # distinct tokens whose rows are kept (~60 MB at most: row sums, counts, their bytes)
 _LOSS_HS = 1
 
 
@@ -51,23 +52,6 @@ class _Reader:
         return value
 
 
-class _Slots(dict):
-    """Token -> slot number; a token seen for the first time gets the next number and waits in `new`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.new: list[bytes] = []
-
-    def __missing__(self, token: bytes) -> int:
-        self[token] = slot = len(self)
-        self.new.append(token)
-        return slot
-
-    def clear(self) -> None:
-        super().clear()
-        self.new = []
-
-
 def _tokens(text: str) -> list[bytes]:
     """fastText's tokens of one line (split at spaces, tabs, line breaks, vertical tabs, form feeds and NULs,
     labels left out), then its end-of-line token."""
@@ -79,6 +63,40 @@ def _tokens(text: str) -> list[bytes]:
         tokens = [t for t in tokens if not t.startswith(_LABEL)]
     tokens.append(_EOS)
     return tokens
+
+
+_SPLIT = np.zeros(256, dtype=bool)  # the bytes `bytes.split` splits at, and NUL (which `_tokens` makes a space)
+_SPLIT[[0, 9, 10, 11, 12, 13, 32]] = True
+
+
+def _token_bytes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_tokens` of every text as the texts' UTF-8 bytes (8 spare bytes after them), where each token begins, its
+    length, and each text's number of tokens; cut with numpy, except for a batch with a label or a character
+    UTF-8 cannot encode (whose texts go through `_tokens`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array([text + " </s>" for text in texts], pa.large_string())
+        plain = not pc.any(pc.match_substring(array, _LABEL.decode())).as_py()
+    except (UnicodeError, pa.ArrowException):
+        plain = False
+    if not plain:
+        array = pa.array([b" ".join(_tokens(text)) for text in texts], pa.large_binary())
+    offsets = np.frombuffer(array.buffers()[1], np.int64, len(texts) + 1)
+    size = int(offsets[-1])
+    data = np.zeros(size + 8, dtype=np.uint8)
+    data[:size] = np.frombuffer(array.buffers()[2], np.uint8, size)
+    split = _SPLIT[data[:size]]
+    starts, ends = offsets[:-1][offsets[:-1] < offsets[1:]], offsets[1:][offsets[:-1] < offsets[1:]]
+    begin, end = ~split, ~split
+    begin[1:] &= split[:-1]
+    begin[starts] = ~split[starts]  # a text's first byte begins a token unless it splits
+    end[:-1] &= split[1:]
+    end[ends - 1] = ~split[ends - 1]
+    begins, finishes = np.flatnonzero(begin), np.flatnonzero(end) + 1
+    per_text = np.bincount(np.searchsorted(offsets, begins, side="right") - 1, minlength=len(texts))
+    return data, begins, finishes - begins, per_text
 
 
 def _quantizer(reader: _Reader) -> np.ndarray:
@@ -115,7 +133,7 @@ class FastTextLID:
         rows, cols = reader.take("2q")
         self.inner = reader.array("<f4", rows * cols).reshape(rows, cols)[: nlabels - 1]  # a row per inner node
         self.turns = _tree([count for _word, count, kind in entries if kind == 1])
-        self.slots = _Slots()  # token -> its row in `sums` and `counts`
+        self.keys = ByteKeys()  # token -> its number: its row in `sums` and `counts`
         self.sums = np.zeros((0, dim), dtype=np.float32)
         self.counts = np.zeros(0, dtype=np.int64)
 
@@ -190,16 +208,11 @@ class FastTextLID:
         the probability within about 1e-6: rows are summed per token first)."""
         if not texts:
             return []
-        token_lists = [_tokens(text) for text in texts]
-        if len(self.slots) > _CACHE_LIMIT:
-            self.slots.clear()
-        first = len(self.slots)
-        slots = list(map(self.slots.__getitem__, itertools.chain.from_iterable(token_lists)))
-        if self.slots.new:
-            self._fill(self.slots.new, first)
-            self.slots.new = []
-        slots_array = np.array(slots, dtype=np.int64)
-        offsets = np.cumsum([0] + [len(t) for t in token_lists[:-1]])  # every text has its end-of-line token
+        data, begins, lengths, per_text = _token_bytes(texts)
+        slots_array, first = self.keys.number(data, begins, lengths, limit=_CACHE_LIMIT)
+        if first < self.keys.count:
+            self._fill(self.keys.strings(first), first)
+        offsets = np.cumsum(per_text) - per_text  # every text has its end-of-line token
         sums = np.add.reduceat(self.sums[slots_array], offsets, axis=0)
         hidden = (sums / np.add.reduceat(self.counts[slots_array], offsets)[:, None]).astype(np.float32)
         dots = np.add.reduce((self.inner[None] * hidden[:, None]).transpose(2, 0, 1), axis=0, dtype=np.float32)

@@ -112,7 +112,11 @@ def test_fasttext_port_matches_fasttext_on_edge_cases():
         "x" * 5000,
         "naïve café über straße 東京 🙂 ",
     ]
-    assert_same_as_fasttext(texts)
+    assert_same_as_fasttext(texts)  # (a batch with a label: tokens split in Python)
+    for text in texts:  # one at a time: those without a label cut with numpy
+        assert_same_as_fasttext([text])
+    surrogate = "the patient\ud800s chart was reviewed today"  # UTF-8 cannot encode it: "?" stands in, as in fastText
+    assert lid176().predict_many([surrogate]) == lid176().predict_many([surrogate.replace("\ud800", "?")])
 
 
 def test_fasttext_port_keeps_answers_when_its_token_cache_restarts(monkeypatch):
@@ -122,7 +126,12 @@ def test_fasttext_port_keeps_answers_when_its_token_cache_restarts(monkeypatch):
     model = module.FastTextLID(str(_model_path()))
     texts = ["The patient was admitted with chest pain.", "Der Patient wurde aufgenommen.", "Le patient est sorti."]
     assert model.predict_many(texts) == lid176().predict_many(texts)
-    assert len(model.slots) <= 30
+    numbered = [model.keys.count]
+    more = ["Blood pressure was stable overnight.", "Die Wunde heilte ohne Komplikationen.", "Il a reçu un traitement."]
+    for text in more + texts:  # one at a time: past 10 kept tokens, all are forgotten before a text's new ones
+        assert model.predict_many([text]) == lid176().predict_many([text])
+        numbered.append(model.keys.count)
+    assert max(numbered) <= 30 and sum(later < earlier for earlier, later in zip(numbered, numbered[1:])) >= 2
 
 
 def _model_path():
