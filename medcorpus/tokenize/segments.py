@@ -18,6 +18,7 @@ cases, with a hash made to collide as well.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -29,6 +30,7 @@ CACHE_LIMIT = 1 << 20  # distinct segments kept (~150 MB at most: the dict, thei
 _BPE, _USER_DEFINED = 2, 4  # ModelProto's TrainerSpec.model_type and SentencePiece.type values
 
 
+@lru_cache(maxsize=4)  # (checking a model's 32k pieces takes 25 ms; each stage counter's tokenizer asks)
 def segmentable(serialized_model: bytes) -> bool:
     """Whether a SentencePiece model's encoding splits into independent whitespace segments (module docstring)."""
     from sentencepiece import sentencepiece_model_pb2
