@@ -13,7 +13,7 @@ import numpy as np
 
 
 class ByteKeys:
-    """Distinct byte strings numbered 0, 1, ... in the order first met; `number` gives a batch's numbers."""
+    """Distinct byte strings numbered 0, 1, ... as batches bring them; `number` gives a batch's numbers."""
 
     def __init__(self) -> None:
         self._powers = np.ones(1, dtype=np.uint64)

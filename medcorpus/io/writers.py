@@ -89,7 +89,7 @@ class AtomicFilesMixin:
         if tags is None:
             tags = self._name_tags = tuple(t for t in self.output_filename.get_identifiers() if t != "rank")
         metadata = document.metadata
-        if len(tags) == 1 and type(key := metadata.get(tags[0])) is str:  # the usual `${source}/${rank}`
+        if len(tags) == 1 and tags[0] != "id" and type(key := metadata.get(tags[0])) is str:  # `${source}/${rank}`
             pass
         else:
             values = [metadata.get(tag) for tag in tags]

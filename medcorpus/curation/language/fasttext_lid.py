@@ -4,7 +4,8 @@ fastText predicts a label from the average of the input rows of every token of t
 if the word is in the model's vocabulary, and the rows of its hashed character 2- to 4-grams, bounded by "<"
 and ">"), scored down a hierarchical-softmax tree. Most of the time of `fasttext.predict` goes into finding
 those rows again for every token. Here the quantised input matrix is decoded once, each distinct token's
-rows are found once (for all new tokens of a batch of texts together) and summed, and a batch's
+rows are found once (for all new tokens of a batch of texts together; a batch's tokens are cut and numbered
+with numpy, `bytekeys.py`) and summed, and a batch's
 averages and tree walks are numpy operations, in float32 as in fastText. The labels are fastText's; the
 probabilities differ from fastText's float32 sums by about 1e-6 at most.
 `tests/curation/language/test_language_backends.py` checks both against the `fasttext` package on real
