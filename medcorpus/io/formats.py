@@ -17,6 +17,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.documents import PREVIOUS_TEXT
+from medcorpus.io.noted_stats import NotedDocStats
 from medcorpus.io.writers import AtomicJsonlWriter, AtomicParquetWriter
 
 FORMATS = ("parquet", "jsonl")
@@ -101,16 +102,20 @@ def _read_row(self, data: dict, path: str, id_in_file: int | str) -> dict:
     }
 
 
-class _MayBeEmpty:
+class _MayBeEmpty(NotedDocStats):
     """An intermediate folder with no files holds no documents (a source that matched nothing): read none.
 
-    datatrove's readers raise on a folder without files, which would fail the whole run."""
+    datatrove's readers raise on a folder without files, which would fail the whole run. Per-document stats are
+    noted and added when the run ends (`noted_stats.py`)."""
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        if self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern):
-            yield from super().run(data, rank, world_size)
-        elif data:
-            yield from data
+        try:
+            if self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern):
+                yield from super().run(data, rank, world_size)
+            elif data:
+                yield from data
+        finally:
+            self.add_noted_doc_stats()
 
 
 class IntermediateParquetReader(_MayBeEmpty, ParquetReader):

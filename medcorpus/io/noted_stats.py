@@ -41,3 +41,25 @@ def add_values(stats: MetricStatsDict, name: str, values: list, unit: str | None
         if n > 1:
             variance += delta * (value - mean)
     stat.total, stat.n, stat.mean, stat.min, stat.max, stat._running_variance = total, n, mean, low, high, variance
+
+
+class NotedDocStats:
+    """A reader's `update_doc_stats` (each document's length, and token count when it has one) noted as plain
+    values; the reader calls `add_noted_doc_stats` when its run ends."""
+
+    def update_doc_stats(self, document) -> None:
+        noted = self.__dict__.get("_noted_docs")
+        if noted is None:
+            noted = self.__dict__["_noted_docs"] = ([], [])
+            self.stats.stats["doc_len"]  # created where datatrove's first update would create it
+        noted[0].append(len(document.text))
+        if token_count := document.metadata.get("token_count", None):
+            if not noted[1]:
+                self.stats.stats["doc_len_tokens"]
+            noted[1].append(token_count)
+
+    def add_noted_doc_stats(self) -> None:
+        noted = self.__dict__.pop("_noted_docs", None)
+        if noted is not None:
+            add_values(self.stats.stats, "doc_len", noted[0], "doc")
+            add_values(self.stats.stats, "doc_len_tokens", noted[1], "doc")

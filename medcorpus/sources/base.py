@@ -17,13 +17,14 @@ from tqdm import tqdm
 
 from medcorpus.documents import url_hash
 from medcorpus.io.formats import show_progress
+from medcorpus.io.noted_stats import NotedDocStats
 from medcorpus.paths import expand_inputs
 
 # Errors that make the rest of a file unreadable; anything else is a bug and propagates.
 FILE_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, SyntaxError)
 
 
-class SourceReader(BaseReader):
+class SourceReader(NotedDocStats, BaseReader):
     """Reads one source's files and yields Documents.
 
     Subclasses set `source`, `category`, `suffixes` and implement `read_file`, calling
@@ -72,6 +73,12 @@ class SourceReader(BaseReader):
         shard = self.files[rank::world_size]
         writer = self.exclusion_writer or contextlib.nullcontext()
         progress = tqdm(desc=self.source, unit="doc", disable=not show_progress())
+        try:
+            yield from self._read_shard(shard, writer, progress)
+        finally:
+            self.add_noted_doc_stats()
+
+    def _read_shard(self, shard: list[str], writer, progress) -> DocumentsPipeline:
         with writer as excluded, progress:
             self._excluded = excluded
             emitted = 0

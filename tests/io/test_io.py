@@ -71,6 +71,39 @@ def test_the_column_reader_gives_datatrove_reads_documents(tmp_path, shared_data
     assert len(read) == 3 and read[1].id is None and read[1].metadata == {"metadata": [1, 2]}
 
 
+def test_readers_keep_datatrove_s_per_document_stats(tmp_path, shared_data):
+    """The intermediate reader and a source reader note each document's length (and token count) and add them
+    when their run ends: the same stats, in the same order, as datatrove's `update_doc_stats` per document."""
+    from datatrove.pipeline.base import PipelineStep
+    from datatrove.pipeline.readers import ParquetReader
+
+    from medcorpus.io.formats import _read_row
+    from medcorpus.sources.pubmed.reader import PubMedReader
+
+    baseline = shared_data / "pubmed" / "pubmed20n0014.xml.gz"
+    with make_writer(str(tmp_path), "parquet") as writer:
+        for number, document in zip(range(700), PubMedReader([str(baseline)]).read_file(str(baseline))):
+            if number % 3:
+                document.metadata["token_count"] = number
+            writer.write(document, rank=number % 2)
+    ours = make_reader(str(tmp_path), "parquet", batch_size=100)
+    theirs = ParquetReader(str(tmp_path), glob_pattern="*/*.parquet", adapter=_read_row, batch_size=100)
+    for reader in (ours, theirs):
+        assert len(list(reader.run(None, 0, 1))) == 700
+    assert list(ours.stats.stats.to_dict().items()) == list(theirs.stats.stats.to_dict().items())
+
+    source = PubMedReader([str(baseline)], limit=500)
+    reference = PubMedReader([str(baseline)], limit=500)
+    documents = list(source.run(None, 0, 1))
+    reference.stat_update("input_files")
+    for document in documents:
+        PipelineStep.update_doc_stats(reference, document)  # datatrove's own, one document at a time
+    expected = {"input_files": 1, "doc_len": reference.stats["doc_len"].to_dict()}
+    assert {name: value for name, value in source.stats.stats.to_dict().items() if name in expected} == expected
+    # the file's first record is a document, its first reject comes after: the stats are created in that order
+    assert list(source.stats.stats.to_dict())[:3] == ["input_files", "doc_len", "rejected"]
+
+
 def _stats(writer) -> list:
     """A writer's stats as datatrove saves them, key order included."""
     return list(writer.stats.stats.to_dict().items())
