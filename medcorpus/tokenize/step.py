@@ -20,6 +20,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.batching import batched
 from datatrove.utils.logging import logger
 
+from medcorpus.io.noted_stats import add_ones, add_values
 from medcorpus.paths import is_remote, local_path
 from medcorpus.tokenize.shards import ShardWriter
 from medcorpus.tokenize.tokenizer import DEFAULT_TOKENIZER, Tokenizer, load_tokenizer
@@ -112,11 +113,15 @@ class ShardStep(PipelineStep):
             [bool(meta.get("restricted", False)) for meta in metas],
             masks=masks,
         )
-        for (_, _, mask), meta, length in zip(kept, metas, lengths):
+        for meta, length in zip(metas, lengths):
             meta["token_count"] = length
-            self.stat_update("documents")
-            self.stat_update("tokens", value=length)  # per document, so the stats show tokens per document
-            if mask is not None:
+        if masks is None:  # per document, so the stats show tokens per document (`stat_update` for each, in one go)
+            add_ones(self.stats.stats, "documents", len(kept))
+            add_values(self.stats.stats, "tokens", lengths, None)
+        else:
+            for (_, _, mask), length in zip(kept, lengths):
+                self.stat_update("documents")
+                self.stat_update("tokens", value=length)
                 self.stat_update("trained_tokens", value=sum(mask))
         return [document for document, _, _ in kept]
 
