@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 
@@ -63,9 +64,29 @@ def expand_inputs(inputs: list[str] | tuple[str, ...], suffixes: tuple[str, ...]
     return sorted(files)
 
 
+class _StdlibGzip(gzip.GzipFile):
+    """The standard library's gzip reader over an open file, which it closes too."""
+
+    def __init__(self, raw) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
 def open_input(path: str, mode: str = "rb"):
-    """Open an input file, decompressing by its suffix (.gz, .bz2, .zst, ...); binary handles iterate by line."""
-    handle = fsspec.open(path, "rb", compression="infer").open()
+    """Open an input file, decompressing by its suffix (.gz, .bz2, .zst, ...); binary handles iterate by line.
+
+    gzip is always read by the standard library's reader: fsspec switches to `isal` where that is installed,
+    which keeps fewer of a truncated file's records, so the same inputs would give different documents."""
+    if path.endswith(".gz"):
+        handle = _StdlibGzip(fsspec.open(path, "rb").open())
+    else:
+        handle = fsspec.open(path, "rb", compression="infer").open()
     if not isinstance(handle, io.BufferedIOBase):  # zstandard's reader cannot iterate lines by itself
         handle = io.BufferedReader(handle)
     return handle if mode == "rb" else io.TextIOWrapper(handle, encoding="utf-8")

@@ -114,6 +114,24 @@ def test_truncated_gzip_keeps_the_documents_before_the_cut(tmp_path):
     assert [reason for reason, _ in rejects] == ["unreadable_file:EOFError"]
 
 
+def test_gzip_is_read_by_the_standard_library_whatever_fsspec_would_use(tmp_path, monkeypatch):
+    """fsspec reads gzip with `isal` where that is installed, which keeps fewer records of a truncated file:
+    inputs are read with the standard library's gzip either way, so a run's documents do not depend on it."""
+    import fsspec.compression
+
+    from medcorpus.paths import open_input
+
+    def elsewhere(*args, **kwargs):
+        raise AssertionError("fsspec's gzip reader was used")
+
+    monkeypatch.setitem(fsspec.compression.compr, "gzip", elsewhere)
+    path = tmp_path / "lines.jsonl.gz"
+    path.write_bytes(gzip.compress(b"one\ntwo\n"))
+    with open_input(str(path)) as handle:
+        assert handle.read() == b"one\ntwo\n"
+    test_truncated_gzip_keeps_the_documents_before_the_cut(tmp_path)
+
+
 def test_ccnet_lines_json_arrays_and_text_key(tmp_path):
     ccnet = write_lines(
         tmp_path / "ccnet.json",
