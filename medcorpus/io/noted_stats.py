@@ -1,10 +1,10 @@
 """datatrove's per-document stats, noted as plain Python values and added in one go.
 
 datatrove's steps call `stat_update` and `update_doc_stats` for every document, a few microseconds each. Our
-writers and filters note the same counts and values as they go and add them to the step's stats when they
-finish: the same numbers as datatrove's one document at a time (each stat's running mean and variance taken
-over its values in the same order), with each stat created where datatrove would first create it, so the
-saved stats are the same too (`tests/io/test_io.py`, `tests/curation/test_tallied_filter.py`).
+writers, filters, readers and shard step note the same counts and values as they go and add them to the step's
+stats when they finish: the same numbers as datatrove's one document at a time (each stat's running mean and
+variance taken over its values in the same order), with each stat created where datatrove would first create it,
+so the saved stats are the same too (`tests/io/test_io.py`, `tests/curation/test_tallied_filter.py`).
 """
 
 from __future__ import annotations
