@@ -152,6 +152,17 @@ class ByteKeys:
         return np.arange(first, last)
 
 
+def padded_bytes(array) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of a pyarrow `large_string` or `large_binary` array, with the 8 spare bytes `ByteKeys.number` reads
+    past the last string, and where each value starts (and the last ends) in them."""
+    offsets = np.frombuffer(array.buffers()[1], np.int64, len(array) + 1)
+    size = int(offsets[-1])
+    data = np.zeros(size + 8, dtype=np.uint8)
+    if size:
+        data[:size] = np.frombuffer(array.buffers()[2], np.uint8, size)
+    return data, offsets
+
+
 class _HashTable:
     """64-bit keys -> numbers, looked up and added a whole array at a time (open addressing, linear probing,
     the slot taken from the top bits of the key mixed; at most half full)."""

@@ -16,18 +16,17 @@ from datatrove.pipeline.filters.base_filter import BaseFilter, get_filter_result
 from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 
-from medcorpus.io.noted_stats import add_ones, add_values
+from medcorpus.io.noted_stats import NotedDocStats, add_ones
 
 
-class TalliedFilter(BaseFilter):
-    """A `BaseFilter` whose per-document stats cost a few list appends instead of a few `MetricStats` updates."""
+class TalliedFilter(NotedDocStats, BaseFilter):
+    """A `BaseFilter` whose per-document stats cost a few additions and a list append instead of a few `MetricStats`
+    updates."""
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         stats = self.stats.stats  # a stat is created (`stats[name]`) where datatrove would first add to it
         batches = total = forwarded = dropped = 0
         reasons: Counter = Counter()
-        lengths: list[int] = []
-        tokens: list[int] = []
         try:
             with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
                 for batch in batched(data, self.batch_size):
@@ -44,13 +43,9 @@ class TalliedFilter(BaseFilter):
                         kept, reason = get_filter_result(result)
                         if kept:
                             if not forwarded:
-                                stats[StatHints.forwarded], stats["doc_len"]
+                                stats[StatHints.forwarded]
                             forwarded += 1
-                            lengths.append(len(document.text))
-                            if token_count := document.metadata.get("token_count", None):
-                                if not tokens:
-                                    stats["doc_len_tokens"]
-                                tokens.append(token_count)
+                            self.update_doc_stats(document)
                             yield document
                             continue
                         if not dropped:
@@ -70,5 +65,4 @@ class TalliedFilter(BaseFilter):
             add_ones(stats, StatHints.dropped, dropped)
             for reason, count in reasons.items():
                 add_ones(stats, f"dropped_{reason}", count)
-            add_values(stats, "doc_len", lengths, "doc")
-            add_values(stats, "doc_len_tokens", tokens, "doc")
+            self.add_noted_doc_stats()

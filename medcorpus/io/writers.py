@@ -12,35 +12,24 @@ from __future__ import annotations
 import gzip
 from abc import abstractmethod
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import IO
 
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.utils.typeshelper import StatHints
 
 from medcorpus.io.atomic import final_name, publish, remove_quietly, temp_name, with_path
-from medcorpus.io.noted_stats import add_ones, add_values
+from medcorpus.io.noted_stats import NotedDocStats, add_ones
 
 # datatrove counts a writer's documents per output file under the file's name with this in place of the task's
 # rank, so that every task adds to one label (`DiskWriter.write`)
 STATS_RANK = "XXXXX"
 
 
-@dataclass
-class _NotedStats:
-    """A writer's per-document counts, kept as plain values until they are added to datatrove's stats."""
-
-    labels: Counter = field(default_factory=Counter)
-    lengths: list[int] = field(default_factory=list)
-    tokens: list[int] = field(default_factory=list)
-    tokens_after: int = 0  # how many files' labels came before the first token count (datatrove's stats order)
-
-
 class IncompleteWriteError(OSError):
     """A file read back after writing does not hold what was written."""
 
 
-class AtomicFilesMixin:
+class AtomicFilesMixin(NotedDocStats):
     """Writes every output file under its temporary name and publishes it on a clean close."""
 
     def write(self, document, rank: int = 0, **kwargs):
@@ -59,17 +48,16 @@ class AtomicFilesMixin:
             self._write(self.adapter(document), handle, temp)
         except OSError as error:  # name the file the user will look for, not its temporary name
             raise with_path(error, self._local(final_name(temp))) from error
-        noted = self.__dict__.get("_noted") or self.__dict__.setdefault("_noted", _NotedStats())
-        noted.labels[label] += 1
-        noted.lengths.append(len(document.text))
-        if token_count := document.metadata.get("token_count", None):
-            if not noted.tokens:
-                noted.tokens_after = len(noted.labels)
-            noted.tokens.append(token_count)
+        labels = self.__dict__.get("_labels")
+        if labels is None:
+            labels = self.__dict__["_labels"] = Counter()
+        if label not in labels:  # created where datatrove's `write` would first add to them
+            self.stats.stats[label], self.stats.stats[StatHints.total]
+        labels[label] += 1
+        self.update_doc_stats(document)
 
     def _write_switching(self, document, rank: int = 0, **kwargs):
         """datatrove's `write` (files switched at `max_file_size`, or names given per call), under temporary names."""
-        self._add_noted()  # datatrove's counts stay in document order
         temp = self._get_output_filename(document, rank, **kwargs)
         self._rows_written()[temp] += 0
         try:
@@ -108,17 +96,11 @@ class AtomicFilesMixin:
 
     def _add_noted(self) -> None:
         """Add the counts noted since the last call to datatrove's stats, as `stat_update` and `update_doc_stats`
-        would have one document at a time (the same numbers, in the same order)."""
-        noted = self.__dict__.pop("_noted", None)
-        if noted is None:
-            return
-        for number, (label, count) in enumerate(noted.labels.items(), 1):
+        would have one document at a time (the same numbers; each stat was created where they would create it)."""
+        for label, count in (self.__dict__.pop("_labels", None) or {}).items():
             add_ones(self.stats.stats, label, count)
             add_ones(self.stats.stats, StatHints.total, count)
-            if number == 1:  # each count comes in where datatrove's first write of it would add it
-                add_values(self.stats.stats, "doc_len", noted.lengths, "doc")
-            if number == noted.tokens_after:
-                add_values(self.stats.stats, "doc_len_tokens", noted.tokens, "doc")
+        self.add_noted_doc_stats()
 
     def _write(self, document: dict, file_handler: IO, filename: str):
         super()._write(document, file_handler, filename)

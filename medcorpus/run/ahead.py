@@ -61,7 +61,7 @@ class Ahead:
 
 class SignAhead(PipelineStep):
     """Just before a stage's writer: passes every document on, signing it with the next stage's signature step
-    (`sign`: its `signer(rank)`), then leaves the marker `Ahead.signed` checks."""
+    (`sign`: its `signer(rank)`, a context manager), then leaves the marker `Ahead.signed` checks."""
 
     type = "🫂 - DEDUPS"
     name = "signatures ahead"
@@ -71,16 +71,15 @@ class SignAhead(PipelineStep):
         self.sign, self.ahead = sign, ahead
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        signer = self.sign.signer(rank)
         seen: list[str] = []  # the folders the writer puts the documents in, in order of first meeting
         grouped, count = True, 0
-        for document in data:
-            folder = f"{document.metadata.get('source')}/"  # as the sorted listing orders them
-            if not seen or seen[-1] != folder:
-                grouped = grouped and folder not in seen and (not seen or folder > seen[-1])
-                seen.append(folder)
-            signer.add(document)
-            count += 1  # (counted in the marker, not in step stats: the manifest shows the stage's own steps)
-            yield document
-        signer.save()
+        with self.sign.signer(rank) as signer:  # saved when every document has passed, else nothing is kept
+            for document in data:
+                folder = f"{document.metadata.get('source')}/"  # as the sorted listing orders them
+                if not seen or seen[-1] != folder:
+                    grouped = grouped and folder not in seen and (not seen or folder > seen[-1])
+                    seen.append(folder)
+                signer.add(document)
+                count += 1  # (counted in the marker, not in step stats: the manifest shows the stage's own steps)
+                yield document
         self.ahead.mark(rank, world_size, count, grouped)

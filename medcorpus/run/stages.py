@@ -15,10 +15,12 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from medcorpus.curation.clean.cleaner import TextCleaner
 from medcorpus.curation.decontam.decontaminator import Decontaminator
-from medcorpus.curation.dedup.exact import exact_dedup_steps
+from medcorpus.curation.dedup.exact import FieldSignatures, exact_dedup_steps
 from medcorpus.curation.language.filter import LanguageFilter
 from medcorpus.curation.quality.filter import QualityFilter
 from medcorpus.io.formats import DOCUMENTS, SUFFIX
+from medcorpus.paths import is_remote
+from medcorpus.run.ahead import Ahead, SignAhead
 from medcorpus.run.config import ConfigError, CurationConfig, SftConfig, SourceConfig, TokenizerConfig
 from medcorpus.run.context import StageContext
 from medcorpus.run.counts import StageCounter
@@ -223,10 +225,7 @@ def sign_ahead(before: Stage, stage: Stage, fmt: str) -> None:
     """Let the stage `before`, whose documents `stage` reads, sign them for `stage`'s first pass (exact or near-dup
     signatures) on their way to its writer (`run/ahead.py`). Where `before`'s last pass is not the one writer of
     its documents, or `stage` does not start with signatures, nothing changes."""
-    from medcorpus.curation.dedup.exact import FieldSignatures
-    from medcorpus.curation.dedup.near.signature import NearDedupSignature
-    from medcorpus.paths import is_remote
-    from medcorpus.run.ahead import Ahead, SignAhead
+    from medcorpus.curation.dedup.near.signature import NearDedupSignature  # (as the near-dup stage: on first use)
 
     if not before.pipelines or not stage.pipelines or is_remote(before.output):  # (markers and listing: local)
         return

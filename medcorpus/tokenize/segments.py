@@ -23,7 +23,7 @@ from itertools import chain
 
 import numpy as np
 
-from medcorpus.bytekeys import ByteKeys, room
+from medcorpus.bytekeys import ByteKeys, padded_bytes, room
 
 SPACE = "\u2581"  # SentencePiece's whitespace symbol
 CACHE_LIMIT = 1 << 20  # distinct segments kept (~150 MB at most: the dict, their ids, offsets)
@@ -117,12 +117,8 @@ def _segments(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     import pyarrow as pa
 
     spaced = [(" " + text.replace(SPACE, " ") if SPACE in text else " " + text) if text else "" for text in texts]
-    array = pa.array(spaced, pa.large_string())
-    offsets = np.frombuffer(array.buffers()[1], np.int64, len(spaced) + 1)
-    size = int(offsets[-1])
-    data = np.zeros(size + 8, dtype=np.uint8)  # (8 bytes to spare: `_word` reads whole words)
-    if size:
-        data[:size] = np.frombuffer(array.buffers()[2], np.uint8, size)
+    data, offsets = padded_bytes(pa.array(spaced, pa.large_string()))
+    size = len(data) - 8
     space = data[:size] == 32
     begins = space.copy()
     begins[1:] &= ~space[:-1]

@@ -115,14 +115,11 @@ class ShardStep(PipelineStep):
         )
         for meta, length in zip(metas, lengths):
             meta["token_count"] = length
-        if masks is None:  # per document, so the stats show tokens per document (`stat_update` for each, in one go)
-            add_ones(self.stats.stats, "documents", len(kept))
-            add_values(self.stats.stats, "tokens", lengths, None)
-        else:
-            for (_, _, mask), length in zip(kept, lengths):
-                self.stat_update("documents")
-                self.stat_update("tokens", value=length)
-                self.stat_update("trained_tokens", value=sum(mask))
+        # per document, so the stats show tokens per document (`stat_update` for each, in one go)
+        add_ones(self.stats.stats, "documents", len(kept))
+        add_values(self.stats.stats, "tokens", lengths, None)
+        if masks is not None:
+            add_values(self.stats.stats, "trained_tokens", [sum(mask) for _, _, mask in kept], None)
         return [document for document, _, _ in kept]
 
     def _finish(self, writer: ShardWriter, batch: list[Document], encoded: Future) -> list[Document]:

@@ -115,7 +115,8 @@ def signed_ahead(step: PipelineStep, rank: int, world_size: int) -> bool:
 
 
 class _Signer:
-    """One task's signatures, a document at a time (its position: the order `add` is called in)."""
+    """One task's signatures, a document at a time (its position: the order `add` is called in); saved when the
+    `with` block around the adding ends without an error."""
 
     def __init__(self, steps: dict[str, ExactDedupSignature], rank: int):
         self.steps, self.rank, self.position = steps, rank, 0
@@ -126,9 +127,13 @@ class _Signer:
             self.signatures[field].extend(step.get_hashes(doc, self.position))
         self.position += 1
 
-    def save(self) -> None:
-        for field, step in self.steps.items():
-            step.save_hashes(self.rank, self.signatures[field])
+    def __enter__(self) -> _Signer:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            for field, step in self.steps.items():
+                step.save_hashes(self.rank, self.signatures[field])
 
 
 class FieldSignatures(PipelineStep):
@@ -148,18 +153,16 @@ class FieldSignatures(PipelineStep):
         self.ahead = None
 
     def signer(self, rank: int) -> _Signer:
-        """A task's signatures, added a document at a time and saved at the end."""
+        """A task's signatures, added a document at a time in a `with` block and saved at its end."""
         return _Signer(self.steps, rank)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
         if signed_ahead(self, rank, world_size):  # the readers before this step are never started
             return
-        with self.track_time():
-            signer = self.signer(rank)
+        with self.track_time(), self.signer(rank) as signer:
             for doc in data:
                 self.stat_update(StatHints.total)
                 signer.add(doc)
-            signer.save()
 
 
 class WithoutFound(PipelineStep):

@@ -23,7 +23,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from medcorpus.bytekeys import ByteKeys
+from medcorpus.bytekeys import ByteKeys, padded_bytes
 
 _LABEL = b"__label__"
 _EOS = b"</s>"
@@ -84,10 +84,8 @@ def _token_bytes(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         plain = False
     if not plain:
         array = pa.array([b" ".join(_tokens(text)) for text in texts], pa.large_binary())
-    offsets = np.frombuffer(array.buffers()[1], np.int64, len(texts) + 1)
-    size = int(offsets[-1])
-    data = np.zeros(size + 8, dtype=np.uint8)
-    data[:size] = np.frombuffer(array.buffers()[2], np.uint8, size)
+    data, offsets = padded_bytes(array)
+    size = len(data) - 8
     split = _SPLIT[data[:size]]
     starts, ends = offsets[:-1][offsets[:-1] < offsets[1:]], offsets[1:][offsets[:-1] < offsets[1:]]
     begin, end = ~split, ~split

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import sys
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -121,26 +120,22 @@ class NearDedupSignature(MinhashDedupSignature):
         return rows, counts
 
     def signer(self, rank: int) -> _Signer:
-        """A task's signature files, documents added one at a time (signed in `batches`), saved at the end."""
+        """A task's signature files, documents added one at a time in a `with` block (signed a batch at a time)
+        and saved at its end."""
         return _Signer(self, rank)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
         if signed_ahead(self, rank, world_size):  # the readers before this step are never started
             return
-        with self.track_time():
-            signer = self.signer(rank)
-            try:
-                for doc in data:
-                    self.stat_update(StatHints.total)
-                    signer.add(doc)
-            except BaseException:
-                signer.files.__exit__(*sys.exc_info())  # no partial file under its final name
-                raise
-            signer.save()
+        with self.track_time(), self.signer(rank) as signer:
+            for doc in data:
+                self.stat_update(StatHints.total)
+                signer.add(doc)
 
 
 class _Signer:
-    """One task's `.info`, `.ids`, `.full` and band files, written a batch of documents at a time."""
+    """One task's `.info`, `.ids`, `.full` and band files, written a batch of documents at a time; published when
+    the `with` block around the adding ends without an error, else removed (no partial file under its final name)."""
 
     def __init__(self, step: NearDedupSignature, rank: int):
         self.step = step
@@ -179,8 +174,13 @@ class _Signer:
         self.bands.append(rows[present], present + self.done)
         self.done += len(docs)
 
-    def save(self) -> None:
-        """Sign what is left, publish the per-task files and sort the band files."""
-        self._sign()
+    def __enter__(self) -> _Signer:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            self.files.__exit__(exc_type, exc, traceback)
+            return
+        self._sign()  # what is left; then publish the per-task files and sort the band files
         self.files.close()
         self.bands.finish()
